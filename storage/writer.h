@@ -1,0 +1,68 @@
+/* writer: the single database writer. The event loop submits jobs into a bounded queue; one
+ * writer thread takes them in batches, runs each inside its own SAVEPOINT of one transaction,
+ * commits (group commit), and then wakes the loop with uv_async to call every job's done()
+ * there. The loop thread never waits on the disk; a full queue is refused at once.
+ *
+ * Jobs are intrusive: embed a writer_job in the owner's struct and recover it in run()/done()
+ * with container_of. The writer never frees a job; done() owns its cleanup. */
+#ifndef SLUICE_WRITER_H
+#define SLUICE_WRITER_H
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "db.h"
+
+/* Statuses a job ends with (job->status in done()). */
+enum {
+  WRITER_OK = 0,
+  WRITER_DUPLICATE = 1,    /* run() asked for its savepoint to be undone; not an error */
+  WRITER_EINVAL = -22,     /* run() refused the data: answer 400 */
+  WRITER_ENOTFOUND = -2,   /* run() found nothing to change: answer 404 */
+  WRITER_EIO = -5,         /* SQLite failed (disk full, I/O): answer 503 */
+  WRITER_ESHUTDOWN = -108, /* the writer is stopping */
+};
+
+typedef struct writer_job writer_job;
+struct writer_job {
+  /* Runs on the writer thread inside a transaction. Returns WRITER_OK, WRITER_DUPLICATE (undo
+   * this job's writes, still a success), or a negative WRITER_E* (undo, report failure). */
+  int (*run)(writer_job *job, db *d);
+  /* Runs on the loop thread after the batch committed (or failed). Owns the job's memory. */
+  void (*done)(writer_job *job);
+  int status;       /* set by the writer before done() */
+  writer_job *next; /* queue link, owned by the writer */
+};
+
+typedef struct writer writer;
+
+typedef struct writer_stats {
+  uint64_t batches, jobs, failed_commits;
+  size_t queue_depth, queue_cap;
+  uint64_t batch_size_buckets[8]; /* <=1, <=4, <=16, <=64, <=256, <=1024, <=4096, more */
+  uint64_t commit_us_buckets[8];  /* <=1ms, <=2, <=5, <=10, <=25, <=50, <=100, more */
+  double commit_seconds_sum;
+} writer_stats;
+
+/* Creates the writer on loop with an open writer db (ownership of d passes to the writer, even
+ * on failure). queue_cap jobs may wait; at most max_batch go in one transaction. */
+writer *writer_start(uv_loop_t *loop, db *d, size_t queue_cap, size_t max_batch);
+
+/* Loop thread. Returns 0, or UV_EBUSY when the queue is full, or UV_ECANCELED when stopping;
+ * on error done() is not called and the caller still owns the job. */
+int writer_submit(writer *w, writer_job *job);
+
+/* Queue depth right now (loop thread; approximate). */
+size_t writer_queue_depth(writer *w);
+int writer_queue_full(writer *w);
+void writer_get_stats(writer *w, writer_stats *out);
+
+/* Runs fn(d, arg) on the writer thread in its own transaction, outside any batch, and waits
+ * for it (for start-up and shutdown work only, never on the loop while serving). */
+int writer_call_sync(writer *w, int (*fn)(db *d, void *arg), void *arg);
+
+/* Drains the queue (every submitted job is committed and its done() called), then stops the
+ * thread and closes the database. Call on the loop thread; it runs the loop until drained. */
+void writer_stop(writer *w);
+
+#endif
