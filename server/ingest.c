@@ -1,0 +1,652 @@
+/* ingest: Sentry endpoints. Loop thread: authenticate, decode, parse every item and normalise
+ * events (so bad input is a 400 before anything is queued), then submit one writer job per
+ * request. The job owns the decoded body; item payloads borrow from it and are stored as
+ * received. The answer goes out from done(), after the commit, so a 200 means durable. */
+#include "ingest.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "crypto.h"
+#include "decode.h"
+#include "envelope.h"
+#include "event.h"
+#include "events_store.h"
+#include "log.h"
+#include "timefmt.h"
+
+typedef enum item_kind {
+  IT_EVENT,
+  IT_TRANSACTION,
+  IT_SESSION,
+  IT_SESSION_AGG,
+  IT_DROPPED,
+  IT_ATTACHMENT,
+} item_kind;
+
+typedef struct ingest_item {
+  item_kind kind;
+  const char *payload; /* borrowed from the job's body */
+  size_t len;
+  event_info ev; /* IT_EVENT */
+  uint8_t event_id[16];
+  int has_event_id;
+  double t1, t2; /* transaction: timestamp; session: started, updated */
+  int64_t n[4];  /* session: errors; agg: healthy, errored, crashed, abnormal; dropped: qty */
+  char *s[4];    /* owned strings, meaning by kind (see the parse_* functions) */
+} ingest_item;
+
+typedef struct ingest_job {
+  writer_job job;
+  app *a;
+  http_conn *c;
+  int64_t project_id;
+  double received;
+  char *body;
+  ingest_item *items;
+  size_t n_items, cap_items;
+  char response_id[33];
+  size_t events_new, events_dup;
+} ingest_job;
+
+/* --- helpers ------------------------------------------------------------------------------- */
+
+int ingest_json_depth_ok(const char *buf, size_t len, size_t max_depth) {
+  size_t depth = 0;
+  int in_str = 0;
+  for (size_t i = 0; i < len; i++) {
+    char ch = buf[i];
+    if (in_str) {
+      if (ch == '\\')
+        i++;
+      else if (ch == '"')
+        in_str = 0;
+    } else if (ch == '"') {
+      in_str = 1;
+    } else if (ch == '{' || ch == '[') {
+      if (++depth > max_depth) return -1;
+    } else if ((ch == '}' || ch == ']') && depth > 0) {
+      depth--;
+    }
+  }
+  return 0;
+}
+
+void ingest_respond_rate_limited(http_conn *c, int seconds, const char *category, const char *scope,
+                                 const char *detail) {
+  char headers[256];
+  snprintf(headers, sizeof headers, "Retry-After: %d\r\nX-Sentry-Rate-Limits: %d:%s:%s\r\n",
+           seconds, seconds, category, scope);
+  http_respond_error(c, 429, headers, detail);
+}
+
+static void respond_auth_failure(app *a, http_conn *c) {
+  a->counters.rejected_auth++;
+  /* One answer for a missing key, a wrong key and another project's key. */
+  http_respond_error(c, 401, "X-Sentry-Error: invalid or missing sentry_key for this project\r\n",
+                     "invalid or missing sentry_key for this project");
+}
+
+static int hex_to_16(const char *hex, uint8_t out[16]) {
+  for (int i = 0; i < 16; i++) {
+    int hi = hex[2 * i], lo = hex[2 * i + 1];
+    hi = hi <= '9' ? hi - '0' : (hi | 32) - 'a' + 10;
+    lo = lo <= '9' ? lo - '0' : (lo | 32) - 'a' + 10;
+    if (hi < 0 || hi > 15 || lo < 0 || lo > 15) return -1;
+    out[i] = (uint8_t)(hi * 16 + lo);
+  }
+  return 0;
+}
+
+/* Accepts 32 hex digits or a dashed UUID; writes 32 lowercase hex digits. */
+static int normalise_event_id(const char *in, char out[33]) {
+  size_t n = 0;
+  for (const char *p = in; *p; p++) {
+    if (*p == '-') continue;
+    char ch = (char)(*p | 32);
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')) || n == 32) return -1;
+    out[n++] = ch;
+  }
+  out[n] = '\0';
+  return n == 32 ? 0 : -1;
+}
+
+static char *dup_or_null(const char *s) {
+  return s ? strdup(s) : NULL;
+}
+
+static void item_free(ingest_item *it) {
+  if (it->kind == IT_EVENT) event_info_free(&it->ev);
+  for (int i = 0; i < 4; i++) free(it->s[i]);
+}
+
+static void job_free(ingest_job *j) {
+  for (size_t i = 0; i < j->n_items; i++) item_free(&j->items[i]);
+  free(j->items);
+  free(j->body);
+  free(j);
+}
+
+static ingest_item *add_item(ingest_job *j, item_kind kind) {
+  if (j->n_items == j->cap_items) {
+    size_t cap = j->cap_items ? j->cap_items * 2 : 4;
+    ingest_item *ni = realloc(j->items, cap * sizeof *ni);
+    if (!ni) return NULL;
+    j->items = ni;
+    j->cap_items = cap;
+  }
+  ingest_item *it = &j->items[j->n_items++];
+  memset(it, 0, sizeof *it);
+  it->kind = kind;
+  return it;
+}
+
+/* --- authentication, limits, decoding ------------------------------------------------------ */
+
+static int key_from_request(const http_request *req, char key[AUTH_KEY_MAX + 1]) {
+  size_t len;
+  const char *v = http_header_get(req, "x-sentry-auth", &len);
+  if (v && auth_parse_header(v, len, key) == 0) return 0;
+  v = http_header_get(req, "authorization", &len);
+  if (v && auth_parse_header(v, len, key) == 0) return 0;
+  if (req->query_len && auth_parse_query(req->query, req->query_len, key) == 0) return 0;
+  return -1;
+}
+
+/* Checks the project's events-per-minute limit. Returns seconds to wait, or 0 when allowed. */
+static int rate_limited(app *a, project_key *k, double now) {
+  int64_t limit = k->rate_limit_per_minute >= 0 ? k->rate_limit_per_minute
+                                                : (int64_t)a->cfg->rate_limit_per_minute;
+  if (limit <= 0) return 0;
+  int64_t minute = (int64_t)(now / 60.0);
+  if (minute != k->window_minute) {
+    k->window_minute = minute;
+    k->window_count = 0;
+  }
+  if (k->window_count >= limit) {
+    int wait = (int)ceil((double)(minute + 1) * 60.0 - now);
+    return wait < 1 ? 1 : wait;
+  }
+  k->window_count++;
+  return 0;
+}
+
+/* Returns 1 when the key was found and checked, 0 when there was no key (envelope dsn may
+ * still authenticate), -1 when it answered. */
+static int check_key(app *a, http_conn *c, int64_t project_id, const char *key, double now) {
+  project_key *k = app_key_find(a, key);
+  if (!k || k->project_id != project_id) {
+    respond_auth_failure(a, c);
+    return -1;
+  }
+  int wait = rate_limited(a, k, now);
+  if (wait) {
+    a->counters.rejected_rate_limited++;
+    ingest_respond_rate_limited(c, wait, "error;default;transaction", "key",
+                                "rate limit for this project key reached");
+    return -1;
+  }
+  return 1;
+}
+
+int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *p,
+                   int64_t *project_id, char **body, size_t *len) {
+  *body = NULL;
+  if (route_param_i64(p, 0, project_id)) {
+    respond_auth_failure(a, c);
+    return -1;
+  }
+  char key[AUTH_KEY_MAX + 1];
+  int have_key = key_from_request(req, key) == 0;
+  if (have_key && check_key(a, c, *project_id, key, req->received_at) < 0) return -1;
+  if (writer_queue_full(a->writer)) {
+    a->counters.rejected_queue_full++;
+    ingest_respond_rate_limited(c, 1, "", "organization", "server busy, retry later");
+    return -1;
+  }
+  size_t elen = 0;
+  const char *enc = http_header_get(req, "content-encoding", &elen);
+  decode_encoding de;
+  if (decode_encoding_parse(enc, elen, &de) != DECODE_OK) {
+    a->counters.rejected_invalid++;
+    http_respond_error(c, 415, NULL,
+                       "unsupported Content-Encoding (use gzip, deflate or identity)");
+    return -1;
+  }
+  char err[256];
+  int rc = decode_body(de, req->body, req->body_len, a->cfg->max_decoded_bytes, body, len, err,
+                       sizeof err);
+  if (rc == DECODE_ERR_TOO_BIG) {
+    a->counters.rejected_too_large++;
+    http_respond_error(c, 413, NULL, "request body too large after decompression");
+    return -1;
+  }
+  if (rc != DECODE_OK) {
+    a->counters.rejected_invalid++;
+    http_respond_error(c, 400, NULL, err[0] ? err : "cannot decode request body");
+    return -1;
+  }
+  if (!have_key) return 0; /* the caller may authenticate from the envelope's dsn */
+  return 1;
+}
+
+/* --- parsing items ------------------------------------------------------------------------- */
+
+static json_t *load_object(app *a, const char *buf, size_t len, const char *what, char *err,
+                           size_t errlen) {
+  if (ingest_json_depth_ok(buf, len, a->cfg->max_json_depth)) {
+    snprintf(err, errlen, "%s: JSON nested deeper than %zu levels", what, a->cfg->max_json_depth);
+    return NULL;
+  }
+  json_error_t jerr;
+  json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+  if (!doc) {
+    snprintf(err, errlen, "%s: malformed JSON at line %d column %d: %s", what, jerr.line,
+             jerr.column, jerr.text);
+    return NULL;
+  }
+  if (!json_is_object(doc)) {
+    json_decref(doc);
+    snprintf(err, errlen, "%s: must be a JSON object", what);
+    return NULL;
+  }
+  return doc;
+}
+
+static int parse_event(ingest_job *j, const char *payload, size_t len, const char *header_id,
+                       const char *what, char *err, size_t errlen) {
+  json_t *doc = load_object(j->a, payload, len, what, err, errlen);
+  if (!doc) return -1;
+  if (header_id && !json_object_get(doc, "event_id"))
+    json_object_set_new(doc, "event_id", json_string(header_id));
+  ingest_item *it = add_item(j, IT_EVENT);
+  if (!it) {
+    json_decref(doc);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  char nerr[200];
+  int rc = event_normalize(doc, j->received, &it->ev, nerr, sizeof nerr);
+  json_decref(doc);
+  if (rc) {
+    j->n_items--;
+    snprintf(err, errlen, "%s: %s", what, nerr);
+    return -1;
+  }
+  it->payload = payload;
+  it->len = len;
+  hex_to_16(it->ev.event_id, it->event_id);
+  it->has_event_id = 1;
+  if (!j->response_id[0]) memcpy(j->response_id, it->ev.event_id, 33);
+  return 0;
+}
+
+static double json_time(const json_t *v, double dflt) {
+  if (json_is_number(v)) return json_number_value(v);
+  double t;
+  if (json_is_string(v) && time_parse_rfc3339(json_string_value(v), json_string_length(v), &t) == 0)
+    return t;
+  return dflt;
+}
+
+static int parse_transaction(ingest_job *j, const char *payload, size_t len, const char *what,
+                             char *err, size_t errlen) {
+  json_t *doc = load_object(j->a, payload, len, what, err, errlen);
+  if (!doc) return -1;
+  char id[33];
+  const char *eid = json_string_value(json_object_get(doc, "event_id"));
+  if (!eid || normalise_event_id(eid, id)) {
+    json_decref(doc);
+    snprintf(err, errlen, "%s: event_id must be 32 hex digits", what);
+    return -1;
+  }
+  ingest_item *it = add_item(j, IT_TRANSACTION);
+  if (!it) {
+    json_decref(doc);
+    return -1;
+  }
+  hex_to_16(id, it->event_id);
+  it->has_event_id = 1;
+  it->payload = payload;
+  it->len = len;
+  it->s[0] = dup_or_null(json_string_value(json_object_get(doc, "transaction")));
+  it->t1 = json_time(json_object_get(doc, "timestamp"), j->received);
+  if (!j->response_id[0]) memcpy(j->response_id, id, 33);
+  json_decref(doc);
+  return 0;
+}
+
+static const char *str_or(const json_t *v, const char *dflt) {
+  const char *s = json_string_value(v);
+  return s ? s : dflt;
+}
+
+static int parse_session(ingest_job *j, const char *payload, size_t len, const char *what,
+                         char *err, size_t errlen) {
+  json_t *doc = load_object(j->a, payload, len, what, err, errlen);
+  if (!doc) return -1;
+  json_t *attrs = json_object_get(doc, "attrs");
+  const char *sid = json_string_value(json_object_get(doc, "sid"));
+  const char *release = json_string_value(json_object_get(attrs, "release"));
+  json_t *errors = json_object_get(doc, "errors");
+  if (!sid || (errors && !json_is_integer(errors))) {
+    json_decref(doc);
+    snprintf(err, errlen, "%s: %s", what,
+             !sid ? "sid must be a string" : "errors must be an integer");
+    return -1;
+  }
+  if (!release) { /* Sentry drops sessions without a release, and so do we */
+    j->a->counters.items_skipped++;
+    json_decref(doc);
+    return 0;
+  }
+  ingest_item *it = add_item(j, IT_SESSION);
+  if (!it) {
+    json_decref(doc);
+    return -1;
+  }
+  it->s[0] = strdup(sid);
+  it->s[1] = strdup(release);
+  it->s[2] = strdup(str_or(json_object_get(attrs, "environment"), "production"));
+  it->s[3] = strdup(str_or(json_object_get(doc, "status"), "ok"));
+  it->n[0] = errors ? json_integer_value(errors) : 0;
+  it->t2 = json_time(json_object_get(doc, "timestamp"), j->received);
+  it->t1 = json_time(json_object_get(doc, "started"), it->t2);
+  json_decref(doc);
+  return 0;
+}
+
+static int parse_sessions(ingest_job *j, const char *payload, size_t len, const char *what,
+                          char *err, size_t errlen) {
+  json_t *doc = load_object(j->a, payload, len, what, err, errlen);
+  if (!doc) return -1;
+  json_t *attrs = json_object_get(doc, "attrs");
+  json_t *aggs = json_object_get(doc, "aggregates");
+  const char *release = json_string_value(json_object_get(attrs, "release"));
+  if (aggs && !json_is_array(aggs)) {
+    json_decref(doc);
+    snprintf(err, errlen, "%s: aggregates must be an array", what);
+    return -1;
+  }
+  size_t i;
+  json_t *agg;
+  json_array_foreach(aggs, i, agg) {
+    if (!release) break;
+    ingest_item *it = add_item(j, IT_SESSION_AGG);
+    if (!it) break;
+    it->s[0] = strdup(release);
+    it->s[1] = strdup(str_or(json_object_get(attrs, "environment"), "production"));
+    it->n[0] = json_integer_value(json_object_get(agg, "exited"));
+    it->n[1] = json_integer_value(json_object_get(agg, "errored"));
+    it->n[2] = json_integer_value(json_object_get(agg, "crashed"));
+    it->n[3] = json_integer_value(json_object_get(agg, "abnormal"));
+  }
+  json_decref(doc);
+  return 0;
+}
+
+static int parse_client_report(ingest_job *j, const char *payload, size_t len, const char *what,
+                               char *err, size_t errlen) {
+  json_t *doc = load_object(j->a, payload, len, what, err, errlen);
+  if (!doc) return -1;
+  json_t *list = json_object_get(doc, "discarded_events");
+  if (list && !json_is_array(list)) {
+    json_decref(doc);
+    snprintf(err, errlen, "%s: discarded_events must be an array", what);
+    return -1;
+  }
+  size_t i;
+  json_t *e;
+  json_array_foreach(list, i, e) {
+    const char *reason = json_string_value(json_object_get(e, "reason"));
+    const char *category = json_string_value(json_object_get(e, "category"));
+    json_t *q = json_object_get(e, "quantity");
+    if (!reason || !category || !json_is_integer(q) || json_integer_value(q) < 0) {
+      json_decref(doc);
+      snprintf(err, errlen, "%s: discarded_events[%zu] needs reason, category and quantity", what,
+               i);
+      return -1;
+    }
+    ingest_item *it = add_item(j, IT_DROPPED);
+    if (!it) break;
+    it->s[0] = strdup(reason);
+    it->s[1] = strdup(category);
+    it->n[0] = json_integer_value(q);
+  }
+  json_decref(doc);
+  return 0;
+}
+
+static void parse_attachment(ingest_job *j, const envelope_item *ei, const char *env_event_id) {
+  if (ei->len > j->a->cfg->max_attachment_bytes) {
+    j->a->counters.items_skipped++;
+    return;
+  }
+  ingest_item *it = add_item(j, IT_ATTACHMENT);
+  if (!it) return;
+  it->payload = ei->payload;
+  it->len = ei->len;
+  it->s[0] = strdup(str_or(json_object_get(ei->header, "filename"), "attachment"));
+  it->s[1] = dup_or_null(json_string_value(json_object_get(ei->header, "content_type")));
+  char id[33];
+  if (env_event_id && normalise_event_id(env_event_id, id) == 0) {
+    hex_to_16(id, it->event_id);
+    it->has_event_id = 1;
+  }
+}
+
+/* --- the writer side ----------------------------------------------------------------------- */
+
+static int job_run(writer_job *wj, db *d) {
+  ingest_job *j = container_of(wj, ingest_job, job);
+  j->events_new = j->events_dup = 0;
+  for (size_t i = 0; i < j->n_items; i++) {
+    ingest_item *it = &j->items[i];
+    int rc = WRITER_OK;
+    switch (it->kind) {
+    case IT_EVENT: {
+      stored_event e = {.project_id = j->project_id,
+                        .timestamp = it->ev.timestamp,
+                        .received = j->received,
+                        .level = it->ev.level,
+                        .release = it->ev.release,
+                        .environment = it->ev.environment,
+                        .fingerprint = it->ev.fingerprint,
+                        .title = it->ev.title,
+                        .culprit = it->ev.culprit,
+                        .payload = it->payload,
+                        .len = it->len};
+      memcpy(e.event_id, it->event_id, 16);
+      rc = store_event(d, &e);
+      if (rc == WRITER_DUPLICATE)
+        j->events_dup++, rc = WRITER_OK;
+      else if (rc == WRITER_OK)
+        j->events_new++;
+      break;
+    }
+    case IT_TRANSACTION:
+      rc = store_transaction(d, j->project_id, it->event_id, it->s[0], it->t1, j->received,
+                             it->payload, it->len);
+      break;
+    case IT_SESSION:
+      rc = store_session(d, j->project_id, it->s[0], it->s[1], it->s[2], it->s[3], it->n[0], it->t1,
+                         it->t2);
+      break;
+    case IT_SESSION_AGG:
+      rc = store_session_aggregate(d, j->project_id, it->s[0], it->s[1], it->n[0], it->n[1],
+                                   it->n[2], it->n[3]);
+      break;
+    case IT_DROPPED:
+      rc = store_dropped(d, j->project_id, it->s[0], it->s[1], it->n[0]);
+      break;
+    case IT_ATTACHMENT:
+      rc = store_attachment(d, j->project_id, it->has_event_id ? it->event_id : NULL, it->s[0],
+                            it->s[1], it->payload, it->len, j->received);
+      break;
+    }
+    if (rc != WRITER_OK) return rc;
+  }
+  return WRITER_OK;
+}
+
+static void job_done(writer_job *wj) {
+  ingest_job *j = container_of(wj, ingest_job, job);
+  app *a = j->a;
+  if (wj->status >= 0) {
+    a->storage_failing = 0;
+    a->counters.events_accepted += j->events_new;
+    a->counters.events_duplicate += j->events_dup;
+    for (size_t i = 0; i < j->n_items; i++) {
+      switch (j->items[i].kind) {
+      case IT_TRANSACTION:
+        a->counters.transactions++;
+        break;
+      case IT_SESSION:
+      case IT_SESSION_AGG:
+        a->counters.sessions++;
+        break;
+      case IT_DROPPED:
+        a->counters.client_reports++;
+        break;
+      case IT_ATTACHMENT:
+        a->counters.attachments++;
+        break;
+      default:
+        break;
+      }
+    }
+    char body[80];
+    int n = j->response_id[0] ? snprintf(body, sizeof body, "{\"id\":\"%s\"}", j->response_id)
+                              : snprintf(body, sizeof body, "{}");
+    http_respond(j->c, 200, "application/json", NULL, body, (size_t)n);
+  } else {
+    a->counters.rejected_storage++;
+    a->storage_failing = 1;
+    http_respond_error(j->c, 503, "Retry-After: 5\r\n", "storage unavailable, retry later");
+  }
+  job_free(j);
+}
+
+static void submit(ingest_job *j) {
+  j->job.run = job_run;
+  j->job.done = job_done;
+  int rc = writer_submit(j->a->writer, &j->job);
+  if (rc == 0) return;
+  j->a->counters.rejected_queue_full++;
+  ingest_respond_rate_limited(j->c, 1, "", "organization", "server busy, retry later");
+  job_free(j);
+}
+
+static ingest_job *job_new(app *a, http_conn *c, int64_t project_id, http_request *req,
+                           char *body) {
+  ingest_job *j = calloc(1, sizeof *j);
+  if (!j) {
+    free(body);
+    http_respond_error(c, 503, "Retry-After: 1\r\n", "out of memory");
+    return NULL;
+  }
+  j->a = a;
+  j->c = c;
+  j->project_id = project_id;
+  j->received = req->received_at;
+  j->body = body;
+  return j;
+}
+
+static void reject(ingest_job *j, const char *err) {
+  j->a->counters.rejected_invalid++;
+  http_respond_error(j->c, 400, NULL, err);
+  job_free(j);
+}
+
+/* --- handlers ------------------------------------------------------------------------------ */
+
+void ingest_store(app *a, http_conn *c, http_request *req, const route_params *p) {
+  int64_t project_id;
+  char *body;
+  size_t len;
+  int rc = ingest_prepare(a, c, req, p, &project_id, &body, &len);
+  if (rc < 0) return;
+  if (rc == 0) { /* /store/ has no envelope dsn to fall back on */
+    free(body);
+    respond_auth_failure(a, c);
+    return;
+  }
+  ingest_job *j = job_new(a, c, project_id, req, body);
+  if (!j) return;
+  char err[300];
+  if (parse_event(j, body, len, NULL, "event", err, sizeof err)) {
+    reject(j, err);
+    return;
+  }
+  submit(j);
+}
+
+void ingest_envelope(app *a, http_conn *c, http_request *req, const route_params *p) {
+  int64_t project_id;
+  char *body;
+  size_t len;
+  int authed = ingest_prepare(a, c, req, p, &project_id, &body, &len);
+  if (authed < 0) return;
+  ingest_job *j = job_new(a, c, project_id, req, body);
+  if (!j) return;
+  envelope env;
+  char err[300];
+  if (envelope_parse(body, len, a->cfg->max_envelope_items, &env, err, sizeof err)) {
+    reject(j, err);
+    return;
+  }
+  if (!authed) {
+    char key[AUTH_KEY_MAX + 1];
+    long long dsn_project = 0;
+    const char *dsn = json_string_value(json_object_get(env.header, "dsn"));
+    if (!dsn || auth_parse_dsn(dsn, key, &dsn_project) || dsn_project != project_id ||
+        check_key(a, c, project_id, key, req->received_at) < 0) {
+      if (!dsn || dsn_project != project_id) respond_auth_failure(a, c);
+      envelope_free(&env);
+      job_free(j);
+      return;
+    }
+  }
+  const char *header_id = json_string_value(json_object_get(env.header, "event_id"));
+  char hid[33] = "";
+  if (header_id && normalise_event_id(header_id, hid) == 0) memcpy(j->response_id, hid, 33);
+  int rc = 0;
+  for (size_t i = 0; i < env.n_items && rc == 0; i++) {
+    const envelope_item *ei = &env.items[i];
+    char what[64];
+    snprintf(what, sizeof what, "item %zu (%.20s)", i, ei->type);
+    if (!strcmp(ei->type, "event")) {
+      rc = parse_event(j, ei->payload, ei->len, hid[0] ? hid : NULL, what, err, sizeof err);
+    } else if (!strcmp(ei->type, "transaction")) {
+      rc = parse_transaction(j, ei->payload, ei->len, what, err, sizeof err);
+    } else if (!strcmp(ei->type, "session")) {
+      rc = parse_session(j, ei->payload, ei->len, what, err, sizeof err);
+    } else if (!strcmp(ei->type, "sessions")) {
+      rc = parse_sessions(j, ei->payload, ei->len, what, err, sizeof err);
+    } else if (!strcmp(ei->type, "client_report")) {
+      rc = parse_client_report(j, ei->payload, ei->len, what, err, sizeof err);
+    } else if (!strcmp(ei->type, "attachment")) {
+      parse_attachment(j, ei, hid[0] ? hid : NULL);
+    } else {
+      a->counters.items_skipped++; /* unknown types are skipped, as Sentry's relay does */
+    }
+  }
+  envelope_free(&env);
+  if (rc) {
+    reject(j, err);
+    return;
+  }
+  if (j->n_items == 0) {
+    char body200[80];
+    int n = j->response_id[0] ? snprintf(body200, sizeof body200, "{\"id\":\"%s\"}", j->response_id)
+                              : snprintf(body200, sizeof body200, "{}");
+    http_respond(c, 200, "application/json", NULL, body200, (size_t)n);
+    job_free(j);
+    return;
+  }
+  submit(j);
+}

@@ -1,0 +1,26 @@
+/* ingest: the Sentry-compatible endpoints (/api/{id}/envelope/ and /api/{id}/store/) and the
+ * memory endpoint's front half. On the loop: authenticate, decode, parse and normalise, then
+ * hand one job per request to the writer; answer only after the job committed. */
+#ifndef SLUICE_INGEST_H
+#define SLUICE_INGEST_H
+#include "router.h"
+
+void ingest_envelope(app *a, http_conn *c, http_request *req, const route_params *p);
+void ingest_store(app *a, http_conn *c, http_request *req, const route_params *p);
+void ingest_memory(app *a, http_conn *c, http_request *req, const route_params *p);
+
+/* Shared by every ingest endpoint: checks the project key (header, query; envelope dsn when
+ * dsn_key is given), the project's rate limit and the writer queue, and decodes the body.
+ * On failure it has already answered and returns -1; on success *body (malloc'd, owned by the
+ * caller) holds the decoded bytes. */
+int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *p,
+                   int64_t *project_id, char **body, size_t *len);
+
+/* Scans JSON text for nesting deeper than max_depth (strings are skipped). 0 ok, -1 too deep. */
+int ingest_json_depth_ok(const char *buf, size_t len, size_t max_depth);
+
+/* Answers 429 with Retry-After and X-Sentry-Rate-Limits (category may be "" for all). */
+void ingest_respond_rate_limited(http_conn *c, int seconds, const char *category, const char *scope,
+                                 const char *detail);
+
+#endif
