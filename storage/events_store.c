@@ -3,8 +3,10 @@
  * write, so a retried event costs no writes and does not undo other items of its envelope. */
 #include "events_store.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alerts.h"
@@ -19,14 +21,22 @@ static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v) {
     sqlite3_bind_null(s, i);
 }
 
-static int issue_alert(db *d, const stored_event *e, int64_t issue_id, const char *kind) {
-  char details[512];
-  snprintf(details, sizeof details, "{\"issue_id\":%lld,\"level\":\"%s\"}", (long long)issue_id,
-           e->level);
+/* Alert details carry what a notification shows: title, culprit, count, release, level. */
+static int issue_alert(db *d, const stored_event *e, int64_t issue_id, int64_t count,
+                       const char *kind) {
+  json_t *details = json_pack("{s:I, s:s, s:s, s:s, s:I, s:s?, s:s?}", "issue_id",
+                              (json_int_t)issue_id, "title", e->title, "culprit", e->culprit,
+                              "level", e->level, "count", (json_int_t)count, "release", e->release,
+                              "environment", e->environment);
+  char *text = details ? json_dumps(details, JSON_COMPACT) : NULL;
+  json_decref(details);
+  if (!text) return WRITER_EIO;
   char summary[600];
   snprintf(summary, sizeof summary, "%s: %.500s",
            strcmp(kind, "regression") == 0 ? "Regression" : "New issue", e->title);
-  return alerts_fire(d, e->project_id, kind, NULL, issue_id, e->received, summary, details, NULL);
+  int rc = alerts_fire(d, e->project_id, kind, NULL, issue_id, e->received, summary, text, NULL);
+  free(text);
+  return rc;
 }
 
 int store_event(db *d, const stored_event *e) {
@@ -110,8 +120,17 @@ int store_event(db *d, const stored_event *e) {
   sqlite3_bind_int64(s, 2, (int64_t)floor(e->timestamp / 3600.0));
   if (!STEP_DONE(s)) return WRITER_EIO;
 
-  if (created) return issue_alert(d, e, issue_id, "new_issue");
-  if (regression) return issue_alert(d, e, issue_id, "regression");
+  if (created) return issue_alert(d, e, issue_id, 1, "new_issue");
+  if (regression) {
+    s = db_stmt(d, "SELECT count FROM issues WHERE id=?");
+    int64_t count = 0;
+    if (s) {
+      sqlite3_bind_int64(s, 1, issue_id);
+      if (sqlite3_step(s) == SQLITE_ROW) count = sqlite3_column_int64(s, 0);
+      sqlite3_reset(s);
+    }
+    return issue_alert(d, e, issue_id, count, "regression");
+  }
   return WRITER_OK;
 }
 

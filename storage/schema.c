@@ -53,6 +53,29 @@ const char *const schema_migrations[] = {
     "  resolved_at REAL, summary TEXT NOT NULL, details TEXT NOT NULL);"
     "CREATE INDEX alerts_project ON alerts(project_id, id);"
     "CREATE INDEX alerts_worker ON alerts(project_id, worker_id, status);",
+
+    /* 2: memory time series. Workers get an integer id so sample rows stay small; raw samples,
+     * per-minute and per-hour rollups (min, max, sum/n) are keyed by (worker, time). */
+    "CREATE TABLE workers("
+    "  id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, name TEXT NOT NULL,"
+    "  host TEXT, service TEXT, release TEXT, pid INTEGER, started_at REAL,"
+    "  memory_limit_bytes INTEGER, first_seen REAL NOT NULL, last_seen REAL NOT NULL,"
+    "  rss_bytes INTEGER, state TEXT NOT NULL DEFAULT 'insufficient_data',"
+    "  slope_bytes_per_hour REAL, confidence REAL, projected_limit_at REAL,"
+    "  last_sample_ts REAL, detector BLOB, top_allocations TEXT, baseline_allocations TEXT,"
+    "  UNIQUE(project_id, name));"
+    "CREATE TABLE worker_lives("
+    "  worker INTEGER NOT NULL, first_ts REAL NOT NULL, last_ts REAL NOT NULL,"
+    "  pid INTEGER, started_at REAL, PRIMARY KEY(worker, first_ts)) WITHOUT ROWID;"
+    "CREATE TABLE samples("
+    "  worker INTEGER NOT NULL, ts REAL NOT NULL, rss INTEGER NOT NULL, heap INTEGER,"
+    "  pss INTEGER, uss INTEGER, requests INTEGER, PRIMARY KEY(worker, ts)) WITHOUT ROWID;"
+    "CREATE TABLE rollup_minute("
+    "  worker INTEGER NOT NULL, t INTEGER NOT NULL, n INTEGER NOT NULL, rss_min INTEGER NOT NULL,"
+    "  rss_max INTEGER NOT NULL, rss_sum REAL NOT NULL, PRIMARY KEY(worker, t)) WITHOUT ROWID;"
+    "CREATE TABLE rollup_hour("
+    "  worker INTEGER NOT NULL, t INTEGER NOT NULL, n INTEGER NOT NULL, rss_min INTEGER NOT NULL,"
+    "  rss_max INTEGER NOT NULL, rss_sum REAL NOT NULL, PRIMARY KEY(worker, t)) WITHOUT ROWID;",
 };
 
 const int schema_migration_count = (int)(sizeof schema_migrations / sizeof schema_migrations[0]);
