@@ -1,0 +1,208 @@
+/* envelope: splits a decoded Sentry envelope body into its header and items, following the
+ * framing Relay accepts (see envelope.h). Runs on the event loop thread; pure, no I/O.
+ * It must not copy payloads: items point into the caller's buffer. It never reads past
+ * buf[len) and never scans more than ENVELOPE_HEADER_MAX bytes looking for a header's end,
+ * so a hostile body costs at most one pass. Only header lines are parsed as JSON; payloads
+ * are left to the caller. Every failure leaves *out empty and explains itself in err. */
+#include "envelope.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || errlen == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+static bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Returns the deepest nesting of objects and arrays in line[0..len), ignoring brackets inside
+ * strings, so jansson's own (much larger) recursion limit is never approached. */
+static int json_depth(const char *line, size_t len) {
+  int depth = 0, max = 0;
+  bool in_str = false, esc = false;
+  for (size_t i = 0; i < len; i++) {
+    char c = line[i];
+    if (in_str) {
+      if (esc)
+        esc = false;
+      else if (c == '\\')
+        esc = true;
+      else if (c == '"')
+        in_str = false;
+    } else if (c == '"') {
+      in_str = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max) max = depth;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      depth--;
+    }
+  }
+  return max;
+}
+
+/* Finds the header line starting at buf[*pos]: it ends at the next '\n' or at the end of the
+ * body. Parses it as a JSON object into *obj and moves *pos past the '\n'. what names the
+ * line in error messages ("envelope header", "item 3 header"). */
+static int parse_header_line(const char *buf, size_t len, size_t *pos, const char *what,
+                             json_t **obj, char *err, size_t errlen) {
+  size_t start = *pos, avail = len - start;
+  size_t scan = avail < ENVELOPE_HEADER_MAX + 1 ? avail : ENVELOPE_HEADER_MAX + 1;
+  const char *nl = memchr(buf + start, '\n', scan);
+  size_t line_len = nl ? (size_t)(nl - (buf + start)) : scan;
+  if (line_len > ENVELOPE_HEADER_MAX) {
+    set_err(err, errlen, "%s is longer than %d bytes", what, ENVELOPE_HEADER_MAX);
+    return -1;
+  }
+  if (json_depth(buf + start, line_len) > ENVELOPE_DEPTH_MAX) {
+    set_err(err, errlen, "%s nests deeper than %d levels", what, ENVELOPE_DEPTH_MAX);
+    return -1;
+  }
+  json_error_t jerr;
+  json_t *j = json_loadb(buf + start, line_len, JSON_DECODE_ANY, &jerr);
+  if (!j) {
+    set_err(err, errlen, "%s is not valid JSON: %s", what, jerr.text);
+    return -1;
+  }
+  if (!json_is_object(j)) {
+    json_decref(j);
+    set_err(err, errlen, "%s is not a JSON object", what);
+    return -1;
+  }
+  *obj = j;
+  *pos = start + line_len + (nl ? 1 : 0);
+  return 0;
+}
+
+/* Reads the optional "length" of item n. Returns 0 with *has_len false when it is absent or
+ * null, 0 with *has_len true and *out set when it is a non-negative integer, -1 otherwise. */
+static int item_length(json_t *hdr, size_t n, bool *has_len, unsigned long long *out, char *err,
+                       size_t errlen) {
+  json_t *l = json_object_get(hdr, "length");
+  *has_len = false;
+  if (!l || json_is_null(l)) return 0;
+  if (!json_is_integer(l) || json_integer_value(l) < 0) {
+    set_err(err, errlen, "item %zu: \"length\" is not a non-negative integer", n);
+    return -1;
+  }
+  *has_len = true;
+  *out = (unsigned long long)json_integer_value(l);
+  return 0;
+}
+
+/* Appends one item slot to env, growing the array geometrically but never past max_items. */
+static envelope_item *push_item(envelope *env, size_t *cap, size_t max_items) {
+  if (env->n_items == *cap) {
+    size_t ncap = *cap ? *cap * 2 : 4;
+    if (ncap > max_items) ncap = max_items;
+    envelope_item *ni = realloc(env->items, ncap * sizeof(*ni));
+    if (!ni) return NULL;
+    env->items = ni;
+    *cap = ncap;
+  }
+  envelope_item *it = &env->items[env->n_items++];
+  memset(it, 0, sizeof(*it));
+  return it;
+}
+
+/* Parses item number n (1-based) whose header starts at buf[*pos]; moves *pos past it. */
+static int parse_item(const char *buf, size_t len, size_t *pos, size_t n, envelope_item *it,
+                      char *err, size_t errlen) {
+  char what[48];
+  snprintf(what, sizeof(what), "item %zu header", n);
+  if (parse_header_line(buf, len, pos, what, &it->header, err, errlen) < 0) return -1;
+
+  json_t *type = json_object_get(it->header, "type");
+  if (type && !json_is_string(type)) {
+    set_err(err, errlen, "item %zu: \"type\" is not a string", n);
+    return -1;
+  }
+  it->type = type ? json_string_value(type) : "";
+
+  bool has_len;
+  unsigned long long want = 0;
+  if (item_length(it->header, n, &has_len, &want, err, errlen) < 0) return -1;
+
+  size_t start = *pos, avail = len - start;
+  it->payload = buf + start;
+  if (has_len) {
+    if (want > avail) {
+      set_err(err, errlen, "item %zu: length %llu runs past the end of the body", n, want);
+      return -1;
+    }
+    size_t plen = (size_t)want;
+    if (plen < avail && buf[start + plen] != '\n') {
+      set_err(err, errlen, "item %zu: payload of length %zu is not followed by a newline", n, plen);
+      return -1;
+    }
+    it->len = plen;
+    *pos = start + plen + (plen < avail ? 1 : 0);
+  } else {
+    const char *nl = memchr(buf + start, '\n', avail);
+    it->len = nl ? (size_t)(nl - (buf + start)) : avail;
+    *pos = start + it->len + (nl ? 1 : 0);
+  }
+  return 0;
+}
+
+/* Moves pos past spaces, tabs and line ends. */
+static size_t skip_space(const char *buf, size_t len, size_t pos) {
+  while (pos < len && is_space(buf[pos])) pos++;
+  return pos;
+}
+
+int envelope_parse(const char *buf, size_t len, size_t max_items, envelope *out, char *err,
+                   size_t errlen) {
+  envelope env = {0};
+  size_t cap = 0, pos;
+  set_err(err, errlen, "%s", "");
+  memset(out, 0, sizeof(*out));
+  if (!buf) len = 0;
+
+  pos = skip_space(buf, len, 0);
+  if (pos == len) {
+    set_err(err, errlen, "empty body: an envelope needs at least a header line");
+    return -1;
+  }
+  if (parse_header_line(buf, len, &pos, "envelope header", &env.header, err, errlen) < 0) goto fail;
+
+  for (;;) {
+    pos = skip_space(buf, len, pos);
+    if (pos == len) break;
+    if (env.n_items == max_items) {
+      set_err(err, errlen, "more than %zu items in the envelope", max_items);
+      goto fail;
+    }
+    envelope_item *it = push_item(&env, &cap, max_items);
+    if (!it) {
+      set_err(err, errlen, "out of memory after %zu items", env.n_items);
+      goto fail;
+    }
+    if (parse_item(buf, len, &pos, env.n_items, it, err, errlen) < 0) goto fail;
+  }
+  *out = env;
+  return 0;
+
+fail:
+  envelope_free(&env);
+  return -1;
+}
+
+void envelope_free(envelope *env) {
+  if (!env) return;
+  for (size_t i = 0; i < env->n_items; i++) json_decref(env->items[i].header);
+  free(env->items);
+  json_decref(env->header);
+  memset(env, 0, sizeof(*env));
+}
