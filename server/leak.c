@@ -1,0 +1,649 @@
+/* leak: per-worker memory-leak detector (see leak.h for the contract, tests/leak/METHOD.md for
+ * the reasoning). Runs on whatever thread owns the detector (the storage writer); never reads a
+ * clock or does I/O. Invariants: the bucket ring holds only the current life, oldest first, with
+ * strictly increasing bucket indexes; the newest bucket is still filling and is never analysed;
+ * every decision is a function of the fed samples alone, so save/load and replay are exact.
+ * Memory is fixed per worker: LEAK_NB buckets plus LEAK_NL life summaries. */
+#include "leak.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LEAK_BUCKET_S 120.0  /* bucket width: averages the sawtooth, keeps short lives visible */
+#define LEAK_NB       1440   /* 48 h of buckets for the current life */
+#define LEAK_NL       16     /* summaries of past lives kept for the cross-life test */
+#define LEAK_EVAL_S   300.0  /* evaluate at most every 5 min of event time */
+#define LEAK_SEG      15     /* 30-min segments for levels and new-high checks */
+#define R_MIN         0.004  /* smallest leak rate worth an alert: 0.4 % of the level per hour */
+#define Z_MIN         6.0    /* significance of a within-life trend (autocorrelation-corrected) */
+#define Z_LIVES       6.0    /* pooled significance over recycled lives */
+#define AGE_MIN_H     2.5    /* growth since process start needs this age: warm-up otherwise */
+#define WIN_MIN_N     15     /* a window needs 30 min of buckets */
+#define HALF_RATIO    0.65   /* late-half slope must keep this share of the early-half slope */
+#define LIFE_RATIO    0.75   /* second half of the life vs. the first, and late lives' halves */
+#define LIFE_MIN_S    1200.0 /* shorter lives carry no per-life evidence */
+#define ENTER_EVALS   2      /* consecutive evaluations with evidence before firing */
+#define RESOLVE_S     7200.0 /* flat this long (event time) before an alert resolves */
+#define VERSION       1u
+#define MAGIC         0x314b4c53u /* "SLK1" */
+
+typedef struct {
+  int32_t idx; /* bucket number since the life's first sample */
+  uint32_t n;  /* samples in it */
+  double sum;  /* sum of their rss */
+} bucket;
+
+typedef struct {
+  double start, end; /* first and last sample of the life */
+  double s, s1, s2;  /* slope of its late two thirds, and of that part's halves (bytes/h) */
+  double z;          /* significance of s */
+  double level;      /* median level of its late two thirds */
+} life_sum;
+
+struct leak_detector {
+  int32_t has_life;         /* a sample has been fed */
+  int64_t pid;              /* current life */
+  double started_at;        /* as reported for the current life */
+  double t0;                /* first sample of the current life */
+  double last_ts;           /* newest sample fed */
+  double limit;             /* newest memory limit (0 unknown) */
+  int32_t nb;               /* buckets in use */
+  int32_t head;             /* ring slot of the oldest bucket */
+  bucket ring[LEAK_NB];     /* current life, oldest first from head */
+  int32_t nlives;           /* life summaries in use */
+  life_sum lives[LEAK_NL];  /* oldest first */
+  double last_eval;         /* event time of the last evaluation */
+  int32_t state;            /* LEAK_* state */
+  int32_t pending;          /* consecutive evaluations with leak evidence */
+  double flat_since;        /* event time flat evidence began while leaking; 0 none */
+  double slope, conf, proj; /* last reported status */
+};
+
+typedef struct {
+  double s, s1, s2; /* lag-pair median slopes of the window and of its halves (bytes/h) */
+  double z;         /* s over its autocorrelation-corrected standard error */
+  double level;     /* median level of the window */
+  double qr;        /* end-to-start slope ratio of a quadratic fit; < 1 means slowing */
+  int mk;           /* Mann-Kendall score over 6 segment medians (-15..15) */
+} wstat;
+
+/* ---- small robust statistics ---- */
+
+/* k-th smallest of a[0..n) (reorders a). */
+static double select_k(double *a, int n, int k) {
+  int lo = 0, hi = n - 1;
+  while (lo < hi) {
+    double p = a[lo + (hi - lo) / 2];
+    int i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < p) i++;
+      while (a[j] > p) j--;
+      if (i <= j) {
+        double t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j)
+      hi = j;
+    else if (k >= i)
+      lo = i;
+    else
+      return a[k];
+  }
+  return a[k];
+}
+
+/* Median of a[0..n) (reorders a); 0 for n == 0. */
+static double median(double *a, int n) {
+  if (n <= 0) return 0;
+  double hi = select_k(a, n, n / 2);
+  if (n % 2) return hi;
+  double lo = a[0];
+  for (int i = 1; i < n / 2; i++)
+    if (a[i] > lo) lo = a[i];
+  return (lo + hi) / 2;
+}
+
+/* Median of the slopes between points half the window apart: Sen's estimator restricted to
+ * disjoint-ish pairs, O(n), robust to spikes and to a step in either end. */
+static double lag_slope(const double *t, const double *y, int n, double *tmp) {
+  if (n < 4) return 0;
+  int h = n / 2, m = 0;
+  for (int i = 0; i + h < n; i++) {
+    double dt = t[i + h] - t[i];
+    if (dt > 0) tmp[m++] = (y[i + h] - y[i]) / dt;
+  }
+  return median(tmp, m);
+}
+
+static double median_of(const double *y, int n, double *tmp) {
+  memcpy(tmp, y, (size_t)n * sizeof *tmp);
+  return median(tmp, n);
+}
+
+/* Least-squares quadratic through the points (residuals beyond 3 sigma of the robust line are
+ * clipped, so spikes do not bend it); returns slope at the end over slope at the start, or a
+ * large value when the start is flat or falling (accelerating growth). */
+static double quad_ratio(const double *t, const double *y, int n, double s, double c,
+                         double sigma) {
+  double t0 = t[0], half = (t[n - 1] - t[0]) / 2;
+  if (n < 6 || half <= 0) return 1;
+  double m[3][4] = {{0}};
+  for (int i = 0; i < n; i++) {
+    double x = (t[i] - t0) / half - 1, r = y[i] - s * t[i] - c;
+    if (r > 3 * sigma) r = 3 * sigma;
+    if (r < -3 * sigma) r = -3 * sigma;
+    double v[3] = {1, x, x * x};
+    for (int a = 0; a < 3; a++) {
+      for (int b = 0; b < 3; b++) m[a][b] += v[a] * v[b];
+      m[a][3] += v[a] * r;
+    }
+  }
+  for (int a = 0; a < 3; a++) { /* Gauss-Jordan; the normal matrix is positive definite */
+    double p = m[a][a];
+    if (fabs(p) < 1e-12) return 1;
+    for (int b = 0; b < 4; b++) m[a][b] /= p;
+    for (int r = 0; r < 3; r++)
+      if (r != a) {
+        double f = m[r][a];
+        for (int b = 0; b < 4; b++) m[r][b] -= f * m[a][b];
+      }
+  }
+  /* residual model + the robust line: slope in y per unit x is s*half + b1 + 2*b2*x */
+  double b1 = m[1][3] + s * half, b2 = m[2][3];
+  double start = b1 - 2 * b2, end = b1 + 2 * b2;
+  if (start <= 0) return 1e9;
+  return end / start;
+}
+
+static void wstats(const double *t, const double *y, int n, double *tmp, wstat *w) {
+  w->s = lag_slope(t, y, n, tmp);
+  w->s1 = lag_slope(t, y, n / 2, tmp);
+  w->s2 = lag_slope(t + n / 2, y + n / 2, n - n / 2, tmp);
+  w->level = median_of(y, n, tmp);
+  for (int i = 0; i < n; i++) tmp[i] = y[i] - w->s * t[i];
+  double c = median(tmp, n);
+  for (int i = 0; i < n; i++) tmp[i] = fabs(y[i] - w->s * t[i] - c);
+  double sigma = 1.4826 * median(tmp, n);
+  double floor_sigma = 1e-6 * fabs(w->level) + 1.0;
+  if (sigma < floor_sigma) sigma = floor_sigma;
+  /* lag-1 autocorrelation of winsorised residuals: wander (OU, slow cycles) shrinks the
+   * effective sample size so a short excursion is not mistaken for a trend */
+  double num = 0, den = 0, prev = 0, mt = 0;
+  for (int i = 0; i < n; i++) mt += t[i];
+  mt /= n;
+  double vt = 0;
+  for (int i = 0; i < n; i++) {
+    double r = (y[i] - w->s * t[i] - c) / sigma;
+    if (r > 3) r = 3;
+    if (r < -3) r = -3;
+    if (i) num += r * prev;
+    den += r * r;
+    prev = r;
+    vt += (t[i] - mt) * (t[i] - mt);
+  }
+  w->qr = quad_ratio(t, y, n, w->s, c, sigma);
+  double rho = den > 0 ? num / den : 0;
+  if (rho < 0) rho = 0;
+  if (rho > 0.95) rho = 0.95;
+  double neff = n * (1 - rho) / (1 + rho);
+  if (neff < 2) neff = 2;
+  double se = 1.2 * sigma / sqrt(vt / n * neff);
+  w->z = se > 0 ? w->s / se : 0;
+  /* Mann-Kendall over 6 segment medians: the level must keep rising, not jump once */
+  double m[6];
+  int seg = n / 6;
+  w->mk = 0;
+  if (seg < 2) return;
+  for (int k = 0; k < 6; k++) m[k] = median_of(y + k * seg, seg, tmp);
+  for (int i = 0; i < 6; i++)
+    for (int j = i + 1; j < 6; j++) w->mk += (m[j] > m[i]) - (m[j] < m[i]);
+}
+
+/* Window stats on block means of ~48 blocks: averaging whole sawtooth periods removes their
+ * phase noise, and keeps the cost per window O(n). */
+static void wstats_agg(const double *t, const double *y, int n, double *tmp, wstat *w) {
+  double tb[128], yb[128]; /* n < 96 gives at most 95 blocks of 1, else < 73 blocks */
+  int bs = n / 48 > 1 ? n / 48 : 1, m = 0;
+  memset(w, 0, sizeof *w);
+  if (n < 4) return;
+  for (int i = 0; i < n; i += bs) {
+    int e = i + bs <= n ? i + bs : n;
+    double st = 0, sy = 0;
+    for (int j = i; j < e; j++) {
+      st += t[j];
+      sy += y[j];
+    }
+    tb[m] = st / (e - i);
+    yb[m++] = sy / (e - i);
+  }
+  wstats(tb, yb, m, tmp, w);
+}
+
+/* ---- ring access ---- */
+
+static const bucket *bk(const leak_detector *d, int i) {
+  return &d->ring[(d->head + i) % LEAK_NB];
+}
+
+/* Closed buckets of the current life as (hours since t0, mean rss); returns their count. */
+static int closed_series(const leak_detector *d, double *t, double *y) {
+  int n = d->nb - 1;
+  for (int i = 0; i < n; i++) {
+    const bucket *b = bk(d, i);
+    t[i] = (b->idx + 0.5) * LEAK_BUCKET_S / 3600.0;
+    y[i] = b->sum / b->n;
+  }
+  return n > 0 ? n : 0;
+}
+
+/* ---- lives ---- */
+
+/* Summary of the current life from its buckets (the partial one too when all is set): the
+ * trend of its late two thirds, where a warm-up has settled. Returns 0, or -1 if too short. */
+static int summarize_life(const leak_detector *d, int all, life_sum *ls) {
+  double t[LEAK_NB], y[LEAK_NB], tmp[LEAK_NB];
+  int n = all ? d->nb : d->nb - 1;
+  if (n < 2) return -1;
+  for (int i = 0; i < n; i++) {
+    const bucket *b = bk(d, i);
+    t[i] = (b->idx + 0.5) * LEAK_BUCKET_S / 3600.0;
+    y[i] = b->sum / b->n;
+  }
+  double cut = t[0] + (t[n - 1] - t[0]) / 3;
+  int i0 = 0;
+  while (i0 < n && t[i0] < cut) i0++;
+  if (n - i0 < 8) return -1;
+  wstat w;
+  wstats_agg(t + i0, y + i0, n - i0, tmp, &w);
+  *ls = (life_sum){d->t0, d->last_ts, w.s, w.s1, w.s2, w.z, w.level};
+  return 0;
+}
+
+static void close_life(leak_detector *d) {
+  life_sum ls;
+  if (d->last_ts - d->t0 < LIFE_MIN_S || summarize_life(d, 1, &ls) != 0) return;
+  if (d->nlives == LEAK_NL) {
+    memmove(d->lives, d->lives + 1, (LEAK_NL - 1) * sizeof d->lives[0]);
+    d->nlives--;
+  }
+  d->lives[d->nlives++] = ls;
+}
+
+/* Evidence from completed lives: every life grows the same way, linearly, in its late part
+ * (a warm-up levels off there, a recycled leak does not). Returns 1 leak, 0 none; *flat is set
+ * when the recent lives show no growth at all. */
+static int cross_life(const leak_detector *d, double *slope, double *z, int *flat) {
+  life_sum l[7];
+  int k = d->nlives < 6 ? d->nlives : 6;
+  memcpy(l, d->lives + d->nlives - k, (size_t)k * sizeof l[0]);
+  /* the running life counts once it is as long as a short completed one */
+  if (d->last_ts - d->t0 >= LIFE_MIN_S * 2 && summarize_life(d, 0, &l[k]) == 0) k++;
+  *flat = 0;
+  if (k < 2) return 0;
+  if (k == 7) { /* keep the newest six */
+    memmove(l, l + 1, 6 * sizeof l[0]);
+    k = 6;
+  }
+  double zs = 0, rel[6], tmp[6], dec[6];
+  int consistent = 0, still = 0;
+  for (int i = 0; i < k; i++) {
+    zs += l[i].z;
+    dec[i] = l[i].level > 0 ? (l[i].s2 - LIFE_RATIO * l[i].s1) / l[i].level : 0;
+    rel[i] = l[i].level > 0 ? l[i].s / l[i].level : 0;
+    if (l[i].z >= 1.5 && rel[i] >= R_MIN) consistent++;
+    if (i >= k - 3 && (l[i].z < 2 || rel[i] < R_MIN)) still++;
+  }
+  *flat = still == (k < 3 ? k : 3);
+  memcpy(tmp, rel, sizeof rel);
+  double rmed = median(tmp, k);
+  double ss[6];
+  for (int i = 0; i < k; i++) ss[i] = l[i].s;
+  *slope = median(ss, k);
+  *z = zs / sqrt(k);
+  /* the median life keeps growing through its late part (a warm-up tail slows down) */
+  return *z >= Z_LIVES && rmed >= R_MIN && consistent * 3 >= k * 2 && median(dec, k) >= 0;
+}
+
+/* ---- evaluation ---- */
+
+static double conf_of(double z) {
+  return z > 0 ? 1.0 - exp2(-(z / Z_MIN) * (z / Z_MIN)) : 0.0;
+}
+
+/* One evaluation at event time now. Returns the transition. */
+static int evaluate(leak_detector *d, double now) {
+  double t[LEAK_NB], y[LEAK_NB], tmp[LEAK_NB];
+  int n = closed_series(d, t, y);
+  d->last_eval = now;
+  double birth = d->t0;
+  if (d->started_at > 0 && d->started_at <= d->t0 && d->t0 - d->started_at < 30 * 86400.0)
+    birth = d->started_at;
+  double age_h = (now - birth) / 3600.0;
+  double span_h = n > 0 ? t[n - 1] - t[0] + LEAK_BUCKET_S / 3600.0 : 0;
+  double tend = n > 0 ? t[n - 1] + 0.5 * LEAK_BUCKET_S / 3600.0 : 0;
+
+  /* life-level shape, for growth that runs since the start of the life: a slope that fades
+   * over the life is a warm-up, a cache filling or log-like growth */
+  int life_decel = 0;
+  if (n >= WIN_MIN_N) {
+    wstat lw;
+    int a = n / 3;
+    wstats_agg(t + a, y + a, n - a, tmp, &lw);
+    life_decel = lw.z >= 3 && lw.s > 0 && lw.qr < LIFE_RATIO;
+  }
+  /* 30-min segment levels for the new-high check */
+  double seg[LEAK_NB / LEAK_SEG];
+  int nseg = n / LEAK_SEG;
+  for (int k = 0; k < nseg; k++) seg[k] = median_of(y + k * LEAK_SEG, LEAK_SEG, tmp);
+  int nl = n < LEAK_SEG ? n : LEAK_SEG;
+  double level_now = nl > 0 ? median_of(y + n - nl, nl, tmp) : 0;
+
+  static const double wins[] = {0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48};
+  int evid = 0;
+  double best_s = 0, best_z = 0;
+  for (size_t k = 0; k < sizeof wins / sizeof wins[0] && n >= WIN_MIN_N; k++) {
+    int i0 = 0;
+    while (i0 < n && t[i0] < tend - wins[k]) i0++;
+    int whole = i0 == 0, nw = n - i0;
+    if (nw < WIN_MIN_N || nw * LEAK_BUCKET_S / 3600.0 < 0.5 * (tend - t[i0])) {
+      if (whole) break;
+      continue;
+    }
+    wstat w;
+    wstats_agg(t + i0, y + i0, nw, tmp, &w);
+    double zmin = wins[k] < 1 ? 1.5 * Z_MIN : Z_MIN; /* short windows need a strong effect */
+    int ok = w.z >= zmin && w.s >= R_MIN * w.level && w.mk >= 11 && w.s1 >= 0.5 * w.s &&
+             w.s2 >= 0.5 * w.s && w.s2 >= HALF_RATIO * w.s1 && w.qr >= HALF_RATIO;
+    if (ok) {
+      /* growth since the start of the life may be a warm-up unless the process is old enough
+       * or the window follows a flat stretch of at least an hour */
+      int pre_flat = 0, pre_hours = !whole && t[i0] - t[0] >= 1.0;
+      if (pre_hours) {
+        wstat p;
+        wstats_agg(t, y, i0, tmp, &p);
+        pre_flat = p.z < 2 || p.s < R_MIN * p.level;
+      }
+      if (!pre_flat && (age_h < AGE_MIN_H || life_decel)) ok = 0;
+      /* a leak makes new highs; wander and slow cycles come back to where they were */
+      if (ok && pre_hours) {
+        double mx = -INFINITY;
+        for (int j = 0; j < nseg && (j + 1) * LEAK_SEG <= i0; j++)
+          if (seg[j] > mx) mx = seg[j];
+        /* ...and rises clear of the wander seen before the window */
+        double ps[LEAK_NB / LEAK_SEG], pd[LEAK_NB / LEAK_SEG];
+        int np = 0;
+        for (int j = 0; j < nseg && (j + 1) * LEAK_SEG <= i0; j++) ps[np++] = seg[j];
+        double pmed = median_of(ps, np, tmp);
+        for (int j = 0; j < np; j++) pd[j] = fabs(ps[j] - pmed);
+        double wander = 1.4826 * median(pd, np);
+        if (level_now <= mx + 0.3 * w.s * (tend - t[i0]) || level_now - pmed < 3 * wander) ok = 0;
+      }
+    }
+    if (ok && w.z > best_z) {
+      evid = 1;
+      best_z = w.z;
+      best_s = w.s;
+    }
+    if (whole) break;
+  }
+  double cs = 0, cz = 0;
+  int cflat = 0;
+  if (cross_life(d, &cs, &cz, &cflat) && cz > best_z) {
+    evid = 1;
+    best_z = cz;
+    best_s = cs;
+  }
+
+  /* trailing trend for reporting and for deciding that a leak stopped */
+  int life_flat = 0, have_trail = 0;
+  wstat tr = {0};
+  if (n >= WIN_MIN_N) {
+    double len = span_h * 2 / 3 < 6 ? span_h * 2 / 3 : 6;
+    int i0 = 0;
+    while (i0 < n && t[i0] < tend - len) i0++;
+    if (n - i0 >= WIN_MIN_N) {
+      wstats_agg(t + i0, y + i0, n - i0, tmp, &tr);
+      have_trail = 1;
+      life_flat = len >= 1.5 && (tr.z < 2 || tr.s < R_MIN * tr.level);
+    }
+  }
+  int flat = !evid && (life_flat || (cflat && span_h < 2.25));
+
+  int tr_out = LEAK_TR_NONE;
+  if (d->state != LEAK_LEAKING) {
+    d->pending = evid ? d->pending + 1 : 0;
+    if (d->pending >= ENTER_EVALS) {
+      d->state = LEAK_LEAKING;
+      d->flat_since = 0;
+      tr_out = LEAK_TR_STARTED;
+    } else {
+      d->state = (span_h < 1.0 && d->nlives < 3) ? LEAK_INSUFFICIENT : LEAK_OK;
+    }
+  } else if (!flat) {
+    d->flat_since = 0;
+  } else if (d->flat_since == 0) {
+    d->flat_since = now;
+  } else if (now - d->flat_since >= RESOLVE_S) {
+    d->state = LEAK_OK;
+    d->pending = 0;
+    d->flat_since = 0;
+    tr_out = LEAK_TR_STOPPED;
+  }
+
+  if (evid) {
+    d->slope = best_s;
+    d->conf = conf_of(best_z);
+  } else if (have_trail) {
+    d->slope = tr.s;
+    d->conf = conf_of(tr.z);
+  } else {
+    d->slope = 0;
+    d->conf = 0;
+  }
+  d->proj = 0;
+  if (d->limit > 0 && d->slope > 0 && (d->state == LEAK_LEAKING || d->conf >= 0.5))
+    d->proj = level_now >= d->limit ? now : now + (d->limit - level_now) / d->slope * 3600.0;
+  return tr_out;
+}
+
+/* ---- public API ---- */
+
+leak_detector *leak_new(void) {
+  leak_detector *d = calloc(1, sizeof *d);
+  if (d) d->state = LEAK_INSUFFICIENT;
+  return d;
+}
+
+void leak_free(leak_detector *d) {
+  free(d);
+}
+
+void leak_current(const leak_detector *d, leak_status *out) {
+  out->state = d->state;
+  out->transition = LEAK_TR_NONE;
+  out->slope_bytes_per_hour = d->slope;
+  out->confidence = d->conf;
+  out->projected_limit_at = d->proj;
+}
+
+int leak_feed(leak_detector *d, const leak_sample *s, leak_status *out) {
+  if (!d) return LEAK_EINVAL;
+  if (out) leak_current(d, out);
+  if (!s || !isfinite(s->ts) || !isfinite(s->rss) || s->rss <= 0 || s->ts <= 0 ||
+      !isfinite(s->started_at) || !isfinite(s->limit_bytes) || s->limit_bytes < 0)
+    return LEAK_EINVAL;
+  if (d->has_life && s->ts < d->last_ts) return LEAK_EOLD;
+  if (!d->has_life || s->pid != d->pid || fabs(s->started_at - d->started_at) > 0.5) {
+    if (d->has_life) close_life(d);
+    d->has_life = 1;
+    d->pid = s->pid;
+    d->started_at = s->started_at;
+    d->t0 = s->ts;
+    d->nb = 0;
+    d->head = 0;
+    d->last_eval = 0; /* evaluate as soon as the new life closes a bucket */
+  }
+  double off = floor((s->ts - d->t0) / LEAK_BUCKET_S);
+  if (off > 2e9) return LEAK_EINVAL; /* a life of 7000+ years */
+  int32_t idx = (int32_t)off;
+  int tr = LEAK_TR_NONE;
+  bucket *newest = d->nb ? &d->ring[(d->head + d->nb - 1) % LEAK_NB] : NULL;
+  d->last_ts = s->ts;
+  d->limit = s->limit_bytes;
+  if (newest && newest->idx == idx) {
+    newest->n++;
+    newest->sum += s->rss;
+  } else {
+    if (d->nb == LEAK_NB) {
+      d->head = (d->head + 1) % LEAK_NB;
+      d->nb--;
+    }
+    d->ring[(d->head + d->nb) % LEAK_NB] = (bucket){idx, 1, s->rss};
+    d->nb++;
+    if (newest && s->ts - d->last_eval >= LEAK_EVAL_S) tr = evaluate(d, s->ts);
+  }
+  if (out) {
+    leak_current(d, out);
+    out->transition = tr;
+  }
+  return 0;
+}
+
+/* ---- persistence: little-endian fields, FNV-1a 64 checksum at the end ---- */
+
+typedef struct {
+  unsigned char *p;
+  size_t n, cap;
+} wbuf;
+
+static void put_u64(wbuf *w, uint64_t v) {
+  for (int i = 0; i < 8 && w->n < w->cap; i++) w->p[w->n++] = (unsigned char)(v >> (8 * i));
+}
+static void put_u32(wbuf *w, uint32_t v) {
+  for (int i = 0; i < 4 && w->n < w->cap; i++) w->p[w->n++] = (unsigned char)(v >> (8 * i));
+}
+static void put_f64(wbuf *w, double v) {
+  uint64_t u;
+  memcpy(&u, &v, 8);
+  put_u64(w, u);
+}
+
+static uint64_t fnv1a(const unsigned char *p, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+int leak_save(const leak_detector *d, unsigned char **buf, size_t *len) {
+  wbuf w = {malloc(LEAK_SAVE_MAX), 0, LEAK_SAVE_MAX};
+  if (!w.p) return LEAK_ENOMEM;
+  put_u32(&w, MAGIC);
+  put_u32(&w, VERSION);
+  put_u32(&w, (uint32_t)d->has_life);
+  put_u64(&w, (uint64_t)d->pid);
+  double f[] = {d->started_at, d->t0,    d->last_ts, d->limit, d->last_eval,
+                d->flat_since, d->slope, d->conf,    d->proj};
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) put_f64(&w, f[i]);
+  put_u32(&w, (uint32_t)d->state);
+  put_u32(&w, (uint32_t)d->pending);
+  put_u32(&w, (uint32_t)d->nb);
+  for (int i = 0; i < d->nb; i++) {
+    const bucket *b = bk(d, i);
+    put_u32(&w, (uint32_t)b->idx);
+    put_u32(&w, b->n);
+    put_f64(&w, b->sum);
+  }
+  put_u32(&w, (uint32_t)d->nlives);
+  for (int i = 0; i < d->nlives; i++) {
+    const life_sum *l = &d->lives[i];
+    double g[] = {l->start, l->end, l->s, l->s1, l->s2, l->z, l->level};
+    for (size_t j = 0; j < 7; j++) put_f64(&w, g[j]);
+  }
+  put_u64(&w, fnv1a(w.p, w.n));
+  *buf = w.p;
+  *len = w.n;
+  return 0;
+}
+
+typedef struct {
+  const unsigned char *p;
+  size_t n, off;
+  int bad;
+} rbuf;
+
+static uint64_t get_u64(rbuf *r) {
+  uint64_t v = 0;
+  if (r->n - r->off < 8) {
+    r->bad = 1;
+    return 0;
+  }
+  for (int i = 0; i < 8; i++) v |= (uint64_t)r->p[r->off + i] << (8 * i);
+  r->off += 8;
+  return v;
+}
+static uint32_t get_u32(rbuf *r) {
+  uint32_t v = 0;
+  if (r->n - r->off < 4) {
+    r->bad = 1;
+    return 0;
+  }
+  for (int i = 0; i < 4; i++) v |= (uint32_t)r->p[r->off + i] << (8 * i);
+  r->off += 4;
+  return v;
+}
+static double get_f64(rbuf *r) {
+  uint64_t u = get_u64(r);
+  double v;
+  memcpy(&v, &u, 8);
+  if (!isfinite(v)) r->bad = 1;
+  return v;
+}
+
+leak_detector *leak_load(const unsigned char *buf, size_t len) {
+  if (!buf || len < 16 || len > LEAK_SAVE_MAX) return NULL;
+  uint64_t sum = 0;
+  for (int i = 0; i < 8; i++) sum |= (uint64_t)buf[len - 8 + i] << (8 * i);
+  if (sum != fnv1a(buf, len - 8)) return NULL;
+  rbuf r = {buf, len - 8, 0, 0};
+  if (get_u32(&r) != MAGIC || get_u32(&r) != VERSION) return NULL;
+  leak_detector *d = leak_new();
+  if (!d) return NULL;
+  d->has_life = (int32_t)get_u32(&r);
+  d->pid = (int64_t)get_u64(&r);
+  double *f[] = {&d->started_at, &d->t0,    &d->last_ts, &d->limit, &d->last_eval,
+                 &d->flat_since, &d->slope, &d->conf,    &d->proj};
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) *f[i] = get_f64(&r);
+  d->state = (int32_t)get_u32(&r);
+  d->pending = (int32_t)get_u32(&r);
+  uint32_t nb = get_u32(&r);
+  if (r.bad || d->has_life < 0 || d->has_life > 1 || d->state < 0 || d->state > 2 ||
+      d->pending < 0 || d->pending > ENTER_EVALS || nb > LEAK_NB || d->limit < 0)
+    goto bad;
+  d->nb = (int32_t)nb;
+  for (uint32_t i = 0; i < nb; i++) {
+    bucket *b = &d->ring[i];
+    b->idx = (int32_t)get_u32(&r);
+    b->n = get_u32(&r);
+    b->sum = get_f64(&r);
+    if (r.bad || b->n == 0 || b->idx < 0 || b->sum <= 0 || (i && b->idx <= d->ring[i - 1].idx))
+      goto bad;
+  }
+  uint32_t nl = get_u32(&r);
+  if (r.bad || nl > LEAK_NL) goto bad;
+  d->nlives = (int32_t)nl;
+  for (uint32_t i = 0; i < nl; i++) {
+    life_sum *l = &d->lives[i];
+    double *g[] = {&l->start, &l->end, &l->s, &l->s1, &l->s2, &l->z, &l->level};
+    for (size_t j = 0; j < 7; j++) *g[j] = get_f64(&r);
+  }
+  if (r.bad || r.off != r.n) goto bad;
+  return d;
+bad:
+  leak_free(d);
+  return NULL;
+}

@@ -1,0 +1,120 @@
+/* leak_replay: feeds labeled worker series (jsonl, optionally gzip'd) through the leak detector
+ * in event-time order and prints one JSON line per worker:
+ *   {"worker": id, "first_alert": ts|null, "alerts": [ts...], "fired": n, "resolved": n, ...}
+ * first_alert is the first alert start at or after the worker's scored_from; alerts lists every
+ * alert start at or after it (at most 64). Offline tool for
+ * tests/leak/score.py; single-threaded, bounded by the longest input line (64 MiB). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "leak.h"
+
+#define LINE_MAX_BYTES (64u << 20)
+
+static const char *state_name(int s) {
+  return s == LEAK_LEAKING ? "leaking" : s == LEAK_OK ? "ok" : "insufficient_data";
+}
+
+/* Replays one worker object; prints its line. Returns 0 or -1 on malformed input. */
+static int replay_worker(json_t *w, int verbose) {
+  const char *id = json_string_value(json_object_get(w, "worker"));
+  json_t *lives = json_object_get(w, "incarnations");
+  double scored_from = json_number_value(json_object_get(w, "scored_from"));
+  double limit = json_number_value(json_object_get(w, "limit"));
+  if (!id || !json_is_array(lives)) return -1;
+  leak_detector *d = leak_new();
+  if (!d) return -1;
+  double first = 0;
+  json_t *alerts = json_array();
+  int fired = 0, resolved = 0, rc = 0;
+  size_t i, j;
+  json_t *life, *smp;
+  leak_status st = {0};
+  json_array_foreach(lives, i, life) {
+    leak_sample s = {0};
+    s.pid = (int64_t)json_integer_value(json_object_get(life, "pid"));
+    s.started_at = json_number_value(json_object_get(life, "started_at"));
+    s.limit_bytes = limit > 0 ? limit : 0;
+    json_array_foreach(json_object_get(life, "samples"), j, smp) {
+      s.ts = json_number_value(json_array_get(smp, 0));
+      s.rss = json_number_value(json_array_get(smp, 1));
+      int r = leak_feed(d, &s, &st);
+      if (r == LEAK_EOLD || r == LEAK_EINVAL) continue;
+      if (st.transition == LEAK_TR_STARTED) {
+        fired++;
+        if (!first && s.ts >= scored_from) first = s.ts;
+        if (s.ts >= scored_from && json_array_size(alerts) < 64)
+          json_array_append_new(alerts, json_real(s.ts));
+        if (verbose)
+          fprintf(stderr, "%s fire %.0f slope=%.0f conf=%.2f\n", id, s.ts, st.slope_bytes_per_hour,
+                  st.confidence);
+      } else if (st.transition == LEAK_TR_STOPPED) {
+        resolved++;
+        if (verbose) fprintf(stderr, "%s resolve %.0f\n", id, s.ts);
+      }
+    }
+  }
+  json_t *out = json_pack("{s:s, s:o, s:o, s:i, s:i, s:s, s:f}", "worker", id, "first_alert",
+                          first ? json_real(first) : json_null(), "alerts", alerts, "fired", fired,
+                          "resolved", resolved, "state", state_name(st.state), "slope",
+                          st.slope_bytes_per_hour);
+  char *txt = out ? json_dumps(out, JSON_COMPACT) : NULL;
+  if (txt)
+    printf("%s\n", txt);
+  else
+    rc = -1;
+  free(txt);
+  json_decref(out);
+  leak_free(d);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  int verbose = argc > 2 && strcmp(argv[2], "-v") == 0;
+  if (argc < 2) {
+    fprintf(stderr, "usage: leak_replay workers.jsonl[.gz] [-v]\n");
+    return 2;
+  }
+  gzFile f = gzopen(argv[1], "rb");
+  if (!f) {
+    fprintf(stderr, "leak_replay: cannot open %s\n", argv[1]);
+    return 2;
+  }
+  size_t cap = 1 << 20, n = 0;
+  char *line = malloc(cap);
+  int c, rc = 0;
+  while (line) {
+    c = gzgetc(f);
+    if (c == '\n' || c == -1) {
+      if (n) {
+        json_error_t err;
+        json_t *w = json_loadb(line, n, 0, &err);
+        if (!w || replay_worker(w, verbose) != 0) {
+          fprintf(stderr, "leak_replay: bad worker line: %s\n", w ? "fields" : err.text);
+          rc = 1;
+        }
+        json_decref(w);
+      }
+      n = 0;
+      if (c == -1) break;
+      continue;
+    }
+    if (n == cap) {
+      char *nl = cap < LINE_MAX_BYTES ? realloc(line, cap * 2) : NULL;
+      if (!nl) {
+        fprintf(stderr, "leak_replay: line too long\n");
+        rc = 1;
+        break;
+      }
+      line = nl;
+      cap *= 2;
+    }
+    line[n++] = (char)c;
+  }
+  free(line);
+  gzclose(f);
+  return rc;
+}
