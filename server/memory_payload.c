@@ -1,0 +1,346 @@
+/* memory_payload: validation of the memory-sample protocol (sdk-protocol/README.md). Pure and
+ * thread-agnostic; the HTTP handler calls it on the event loop with the decoded body. Before
+ * jansson sees the body, its length and nesting depth are checked, so parsing is bounded.
+ * Fields are checked in document order and the first bad one is reported with its full path
+ * ("samples[3].top_allocations[0].site"). On any failure the partially built payload is freed:
+ * a request is accepted whole or not at all. JSON null counts as absent for optional fields. */
+#include "memory_payload.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const memory_limits memory_limits_default = {
+    .max_body_bytes = 8u << 20,
+    .max_depth = 32,
+    .max_samples = 1000,
+    .max_top_allocations = 50,
+    .max_worker_id = 200,
+    .max_site = 500,
+    .max_string = 200,
+    .max_age_s = 7 * 86400.0,
+    .max_future_s = 300.0,
+};
+
+#define PID_MAX  4294967295LL /* widest pid of any OS a sampler runs on (Windows DWORD) */
+#define PATH_LEN 96           /* "samples[999].top_allocations[49].size_diff_bytes" fits */
+
+typedef struct parser {
+  const memory_limits *lim;
+  double now;    /* server clock, Unix seconds */
+  char *err;     /* caller's buffer, may be NULL when errlen is 0 */
+  size_t errlen; /* bytes in err */
+} parser;
+
+static int fail(parser *p, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes "<path>: <message>" to the caller's buffer; returns MEMORY_PAYLOAD_INVALID. */
+static int fail(parser *p, const char *path, const char *fmt, ...) {
+  if (p->errlen == 0) return MEMORY_PAYLOAD_INVALID;
+  int n = snprintf(p->err, p->errlen, "%s: ", path);
+  if (n >= 0 && (size_t)n < p->errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+  }
+  return MEMORY_PAYLOAD_INVALID;
+}
+
+static int fail_nomem(parser *p) {
+  fail(p, "body", "out of memory while parsing");
+  return MEMORY_PAYLOAD_NOMEM;
+}
+
+/* Appends s to the NUL-terminated out[PATH_LEN], cutting it short if it does not fit (it
+ * always fits for the paths of this protocol). */
+static void path_append(char *out, const char *s) {
+  size_t used = strlen(out), n = strlen(s);
+  if (n > PATH_LEN - 1 - used) n = PATH_LEN - 1 - used;
+  memcpy(out + used, s, n);
+  out[used + n] = '\0';
+}
+
+/* Builds "prefix.key" (or "key" at the top level) into out[PATH_LEN]. */
+static void path_key(char *out, const char *prefix, const char *key) {
+  out[0] = '\0';
+  path_append(out, prefix);
+  if (*prefix) path_append(out, ".");
+  path_append(out, key);
+}
+
+/* Builds "prefix[i]" into out[PATH_LEN]. */
+static void path_index(char *out, const char *prefix, size_t i) {
+  char idx[24]; /* "[" + 20 digits + "]" */
+  snprintf(idx, sizeof idx, "[%zu]", i);
+  out[0] = '\0';
+  path_append(out, prefix);
+  path_append(out, idx);
+}
+
+/* Nesting depth of brackets outside strings, stopping early once past max. The body is not
+ * yet known to be JSON; this only bounds what jansson will recurse into. */
+static size_t json_depth(const char *s, size_t len, size_t max) {
+  size_t depth = 0, deepest = 0;
+  bool in_str = false, esc = false;
+  for (size_t i = 0; i < len && deepest <= max; i++) {
+    char c = s[i];
+    if (in_str) {
+      if (esc)
+        esc = false;
+      else if (c == '\\')
+        esc = true;
+      else if (c == '"')
+        in_str = false;
+    } else if (c == '"') {
+      in_str = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > deepest) deepest = depth;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+/* The field's value, or NULL when it is absent or JSON null. */
+static json_t *field(const json_t *obj, const char *key) {
+  json_t *v = json_object_get(obj, key);
+  return json_is_null(v) ? NULL : v;
+}
+
+/* A JSON integer, or a real with no fractional part (JSON Schema's "integer"), as int64. */
+static bool to_int64(const json_t *v, int64_t *out) {
+  if (json_is_integer(v)) {
+    *out = (int64_t)json_integer_value(v);
+    return true;
+  }
+  if (!json_is_real(v)) return false;
+  double d = json_real_value(v);
+  if (!isfinite(d) || d != floor(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+    return false;
+  *out = (int64_t)d;
+  return true;
+}
+
+/* Printable: no C0 control, DEL or C1 control (U+0080..U+009F, UTF-8 C2 80..C2 9F). jansson
+ * has already checked that the bytes are valid UTF-8 without NUL. */
+static bool printable(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x20 || c == 0x7f) return false;
+    if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+        (unsigned char)s[i + 1] <= 0x9f)
+      return false;
+  }
+  return true;
+}
+
+/* Reads obj.key as a string of 1..max printable bytes into a malloc'd copy. Absent, null or
+ * "" leaves *out NULL, which is an error only when required. */
+static int read_string(parser *p, const json_t *obj, const char *prefix, const char *key,
+                       bool required, size_t max, char **out) {
+  char path[PATH_LEN];
+  path_key(path, prefix, key);
+  json_t *v = field(obj, key);
+  if (v && !json_is_string(v)) return fail(p, path, "must be a string");
+  size_t n = v ? json_string_length(v) : 0;
+  if (n == 0) return required ? fail(p, path, "is required and must not be empty") : 0;
+  if (n > max) return fail(p, path, "is %zu bytes long, at most %zu allowed", n, max);
+  const char *s = json_string_value(v);
+  if (!printable(s, n)) return fail(p, path, "must not contain control characters");
+  *out = malloc(n + 1);
+  if (!*out) return fail_nomem(p);
+  memcpy(*out, s, n);
+  (*out)[n] = '\0';
+  return 0;
+}
+
+/* Reads obj.key as an integer in [min, max]; absent or null gives `absent` (or an error when
+ * required). `what` completes "must be ..." in the error. */
+static int read_int(parser *p, const json_t *obj, const char *prefix, const char *key,
+                    bool required, int64_t min, int64_t max, int64_t absent, const char *what,
+                    int64_t *out) {
+  char path[PATH_LEN];
+  path_key(path, prefix, key);
+  json_t *v = field(obj, key);
+  if (!v) {
+    if (required) return fail(p, path, "is required");
+    *out = absent;
+    return 0;
+  }
+  int64_t x;
+  if (!to_int64(v, &x) || x < min) return fail(p, path, "must be %s", what);
+  if (x > max) return fail(p, path, "must be at most %lld", (long long)max);
+  *out = x;
+  return 0;
+}
+
+static int read_size(parser *p, const json_t *obj, const char *prefix, const char *key,
+                     bool required, int64_t *out) {
+  return read_int(p, obj, prefix, key, required, 0, MEMORY_INT_MAX, -1, "a non-negative integer",
+                  out);
+}
+
+/* Reads obj.key as Unix seconds, at most max_future_s after now and, when check_age, at most
+ * max_age_s before it. Absent or null gives 0 (or an error when required). */
+static int read_time(parser *p, const json_t *obj, const char *prefix, const char *key,
+                     bool required, bool check_age, double *out) {
+  char path[PATH_LEN];
+  path_key(path, prefix, key);
+  json_t *v = field(obj, key);
+  if (!v) {
+    if (required) return fail(p, path, "is required");
+    *out = 0;
+    return 0;
+  }
+  double t = json_number_value(v);
+  if (!json_is_number(v) || !isfinite(t) || t <= 0)
+    return fail(p, path, "must be a positive number of Unix seconds");
+  if (t > 1e11 && t > p->now * 100) return fail(p, path, "must be Unix seconds, not milliseconds");
+  if (t > p->now + p->lim->max_future_s)
+    return fail(p, path, "is %.0f seconds ahead of the server clock, at most %.0f allowed",
+                t - p->now, p->lim->max_future_s);
+  if (check_age && t < p->now - p->lim->max_age_s)
+    return fail(p, path, "is %.1f days before the server clock, at most %.1f allowed",
+                (p->now - t) / 86400.0, p->lim->max_age_s / 86400.0);
+  *out = t;
+  return 0;
+}
+
+static int parse_worker(parser *p, const json_t *root, memory_worker *w) {
+  json_t *obj = field(root, "worker");
+  if (!obj) return fail(p, "worker", "is required");
+  if (!json_is_object(obj)) return fail(p, "worker", "must be an object");
+  const memory_limits *lim = p->lim;
+  int rc;
+  if ((rc = read_string(p, obj, "worker", "id", true, lim->max_worker_id, &w->id)) ||
+      (rc = read_int(p, obj, "worker", "pid", false, 1, PID_MAX, 0, "a positive integer",
+                     &w->pid)) ||
+      (rc = read_time(p, obj, "worker", "started_at", false, false, &w->started_at)) ||
+      (rc = read_string(p, obj, "worker", "host", false, lim->max_string, &w->host)) ||
+      (rc = read_string(p, obj, "worker", "service", false, lim->max_string, &w->service)) ||
+      (rc = read_string(p, obj, "worker", "release", false, lim->max_string, &w->release)) ||
+      (rc = read_int(p, obj, "worker", "memory_limit_bytes", false, 0, MEMORY_INT_MAX, 0,
+                     "a non-negative integer", &w->memory_limit_bytes)))
+    return rc;
+  return 0;
+}
+
+static int parse_alloc(parser *p, const json_t *obj, const char *prefix, memory_alloc *a) {
+  if (!json_is_object(obj)) return fail(p, prefix, "must be an object");
+  int rc;
+  int64_t diff;
+  if ((rc = read_string(p, obj, prefix, "site", true, p->lim->max_site, &a->site)) ||
+      (rc = read_size(p, obj, prefix, "size_bytes", true, &a->size_bytes)) ||
+      (rc = read_size(p, obj, prefix, "count", false, &a->count)) ||
+      (rc = read_int(p, obj, prefix, "size_diff_bytes", false, -MEMORY_INT_MAX, MEMORY_INT_MAX, 0,
+                     "an integer", &diff)))
+    return rc;
+  a->has_size_diff = field(obj, "size_diff_bytes") != NULL;
+  a->size_diff_bytes = diff;
+  return 0;
+}
+
+static int parse_sample(parser *p, const json_t *obj, const char *prefix, memory_sample *s) {
+  if (!json_is_object(obj)) return fail(p, prefix, "must be an object");
+  int rc;
+  if ((rc = read_time(p, obj, prefix, "timestamp", true, true, &s->timestamp)) ||
+      (rc = read_size(p, obj, prefix, "rss_bytes", true, &s->rss_bytes)) ||
+      (rc = read_size(p, obj, prefix, "heap_bytes", false, &s->heap_bytes)) ||
+      (rc = read_size(p, obj, prefix, "pss_bytes", false, &s->pss_bytes)) ||
+      (rc = read_size(p, obj, prefix, "uss_bytes", false, &s->uss_bytes)) ||
+      (rc = read_size(p, obj, prefix, "requests_total", false, &s->requests_total)))
+    return rc;
+
+  char path[PATH_LEN];
+  path_key(path, prefix, "top_allocations");
+  json_t *arr = field(obj, "top_allocations");
+  if (!arr) return 0;
+  if (!json_is_array(arr)) return fail(p, path, "must be an array");
+  size_t n = json_array_size(arr);
+  if (n > p->lim->max_top_allocations)
+    return fail(p, path, "has %zu entries, at most %zu allowed", n, p->lim->max_top_allocations);
+  if (n == 0) return 0;
+  s->top_allocations = calloc(n, sizeof *s->top_allocations);
+  if (!s->top_allocations) return fail_nomem(p);
+  s->n_top_allocations = n;
+  for (size_t i = 0; i < n; i++) {
+    char item[PATH_LEN];
+    path_index(item, path, i);
+    if ((rc = parse_alloc(p, json_array_get(arr, i), item, &s->top_allocations[i]))) return rc;
+  }
+  return 0;
+}
+
+static int parse_samples(parser *p, const json_t *root, memory_payload *out) {
+  json_t *arr = field(root, "samples");
+  if (!arr) return fail(p, "samples", "is required");
+  if (!json_is_array(arr)) return fail(p, "samples", "must be an array");
+  size_t n = json_array_size(arr);
+  if (n == 0) return fail(p, "samples", "must contain at least one sample");
+  if (n > p->lim->max_samples)
+    return fail(p, "samples", "has %zu samples, at most %zu allowed per request", n,
+                p->lim->max_samples);
+  out->samples = calloc(n, sizeof *out->samples);
+  if (!out->samples) return fail_nomem(p);
+  out->n_samples = n;
+  for (size_t i = 0; i < n; i++) {
+    char prefix[PATH_LEN];
+    path_index(prefix, "samples", i);
+    int rc = parse_sample(p, json_array_get(arr, i), prefix, &out->samples[i]);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+int memory_payload_parse(const char *body, size_t len, double now, const memory_limits *lim,
+                         memory_payload *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  if (err && errlen) err[0] = '\0';
+  parser p = {.lim = lim ? lim : &memory_limits_default,
+              .now = now,
+              .err = err,
+              .errlen = err ? errlen : 0};
+  if (len > p.lim->max_body_bytes) {
+    fail(&p, "body", "is %zu bytes, at most %zu allowed", len, p.lim->max_body_bytes);
+    return MEMORY_PAYLOAD_TOO_BIG;
+  }
+  if (!body) return fail(&p, "body", "is empty");
+  if (json_depth(body, len, p.lim->max_depth) > p.lim->max_depth)
+    return fail(&p, "body", "JSON is nested deeper than %zu levels", p.lim->max_depth);
+
+  json_error_t je;
+  json_t *root = json_loadb(body, len, 0, &je);
+  if (!root) {
+    if (json_error_code(&je) == json_error_out_of_memory) return fail_nomem(&p);
+    return fail(&p, "body", "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
+  }
+  int rc;
+  if (!json_is_object(root))
+    rc = fail(&p, "body", "must be a JSON object");
+  else if ((rc = parse_worker(&p, root, &out->worker)) == 0)
+    rc = parse_samples(&p, root, out);
+  json_decref(root);
+  if (rc) memory_payload_free(out);
+  return rc;
+}
+
+void memory_payload_free(memory_payload *p) {
+  if (!p) return;
+  for (size_t i = 0; i < p->n_samples; i++) {
+    memory_sample *s = &p->samples[i];
+    for (size_t j = 0; j < s->n_top_allocations; j++) free(s->top_allocations[j].site);
+    free(s->top_allocations);
+  }
+  free(p->samples);
+  free(p->worker.id);
+  free(p->worker.host);
+  free(p->worker.service);
+  free(p->worker.release);
+  memset(p, 0, sizeof *p);
+}
