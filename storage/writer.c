@@ -28,6 +28,8 @@ struct writer {
   void *sync_arg;
   int sync_rc, sync_pending;
   pthread_cond_t sync_cond;
+  int (*final)(db *d, void *arg); /* last step before the thread ends */
+  void *final_arg;
   writer_stats stats;
 };
 
@@ -108,7 +110,19 @@ static void writer_thread(void *arg) {
       pthread_cond_broadcast(&w->sync_cond);
       continue;
     }
-    if (!w->head) break; /* stopping and drained */
+    if (!w->head) { /* stopping and drained */
+      if (w->final) {
+        pthread_mutex_unlock(&w->mu);
+        if (sql_ok(w->d, "BEGIN IMMEDIATE")) {
+          if (w->final(w->d, w->final_arg) == 0)
+            sql_ok(w->d, "COMMIT");
+          else
+            sql_ok(w->d, "ROLLBACK");
+        }
+        pthread_mutex_lock(&w->mu);
+      }
+      break;
+    }
     writer_job *batch = w->head, *last = w->head;
     size_t n = 1;
     while (last->next && n < w->max_batch) last = last->next, n++;
@@ -227,8 +241,10 @@ int writer_call_sync(writer *w, int (*fn)(db *d, void *arg), void *arg) {
   return rc;
 }
 
-void writer_stop(writer *w) {
+void writer_stop(writer *w, int (*final)(db *d, void *arg), void *arg) {
   pthread_mutex_lock(&w->mu);
+  w->final = final;
+  w->final_arg = arg;
   w->stopping = 1;
   pthread_cond_signal(&w->cond);
   pthread_mutex_unlock(&w->mu);

@@ -61,8 +61,9 @@ void writer_get_stats(writer *w, writer_stats *out);
  * for it (for start-up and shutdown work only, never on the loop while serving). */
 int writer_call_sync(writer *w, int (*fn)(db *d, void *arg), void *arg);
 
-/* Drains the queue (every submitted job is committed and its done() called), then stops the
- * thread and closes the database. Call on the loop thread; it runs the loop until drained. */
-void writer_stop(writer *w);
+/* Drains the queue (every submitted job is committed and its done() called), runs final(d, arg)
+ * (may be NULL) on the writer thread in one last transaction, then stops the thread and closes
+ * the database. Call on the loop thread. */
+void writer_stop(writer *w, int (*final)(db *d, void *arg), void *arg);
 
 #endif

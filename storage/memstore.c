@@ -1,0 +1,505 @@
+/* memstore: writer-thread SQL and detector bookkeeping for memory samples. The detector cache
+ * is a small open hash keyed by the workers.id; entries are evicted (after saving) when it is
+ * full. Samples older than a worker's detector state are stored but not fed (the detector is
+ * event-time ordered; a late backfill still shows on charts). */
+#include "memstore.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts.h"
+#include "leak.h"
+#include "timefmt.h"
+#include "writer.h"
+
+#define CACHE_SLOTS  4096
+#define SAVE_EVERY_S 300.0 /* event time between detector saves of one worker */
+
+typedef struct det_entry {
+  int64_t wid; /* 0 = free slot */
+  leak_detector *det;
+  double last_fed_ts; /* event time of the last sample fed */
+  double saved_ts;    /* event time of the state last saved */
+} det_entry;
+
+struct memstore {
+  det_entry slots[CACHE_SLOTS];
+  size_t used;
+};
+
+memstore *memstore_new(void) {
+  return calloc(1, sizeof(memstore));
+}
+
+static int save_entry(db *d, det_entry *e) {
+  unsigned char *blob = NULL;
+  size_t len = 0;
+  if (leak_save(e->det, &blob, &len) != 0) return WRITER_EIO;
+  sqlite3_stmt *s = db_stmt(d, "UPDATE workers SET detector=?, last_sample_ts=? WHERE id=?");
+  if (!s) {
+    free(blob);
+    return WRITER_EIO;
+  }
+  sqlite3_bind_blob(s, 1, blob, (int)len, free);
+  sqlite3_bind_double(s, 2, e->last_fed_ts);
+  sqlite3_bind_int64(s, 3, e->wid);
+  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : WRITER_EIO;
+  sqlite3_reset(s);
+  if (rc == 0) e->saved_ts = e->last_fed_ts;
+  return rc;
+}
+
+int memstore_flush(memstore *m, db *d) {
+  int rc = 0;
+  for (size_t i = 0; i < CACHE_SLOTS; i++) {
+    det_entry *e = &m->slots[i];
+    if (!e->wid) continue;
+    if (e->last_fed_ts > e->saved_ts && save_entry(d, e) != 0) rc = -1;
+  }
+  return rc;
+}
+
+void memstore_free(memstore *m) {
+  if (!m) return;
+  for (size_t i = 0; i < CACHE_SLOTS; i++) leak_free(m->slots[i].det);
+  free(m);
+}
+
+/* Replays raw samples newer than the saved state (after a crash) into e->det. */
+static int replay_since(db *d, det_entry *e) {
+  sqlite3_stmt *s = db_stmt(
+      d, "SELECT s.ts, s.rss, coalesce(l.pid, 0), coalesce(l.started_at, 0),"
+         " coalesce(w.memory_limit_bytes, 0) FROM samples s JOIN workers w ON w.id = s.worker"
+         " LEFT JOIN worker_lives l ON l.worker = s.worker AND l.first_ts = (SELECT max(first_ts)"
+         " FROM worker_lives WHERE worker = s.worker AND first_ts <= s.ts)"
+         " WHERE s.worker = ? AND s.ts > ? ORDER BY s.ts");
+  if (!s) return WRITER_EIO;
+  sqlite3_bind_int64(s, 1, e->wid);
+  sqlite3_bind_double(s, 2, e->last_fed_ts);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    leak_sample ls = {sqlite3_column_double(s, 0), (double)sqlite3_column_int64(s, 1),
+                      sqlite3_column_int64(s, 2), sqlite3_column_double(s, 3),
+                      (double)sqlite3_column_int64(s, 4)};
+    if (leak_feed(e->det, &ls, NULL) == 0) e->last_fed_ts = ls.ts;
+  }
+  sqlite3_reset(s);
+  return rc == SQLITE_DONE ? 0 : WRITER_EIO;
+}
+
+static det_entry *cache_get(memstore *m, db *d, int64_t wid, int *err) {
+  size_t h = (size_t)((uint64_t)wid * 0x9E3779B97F4A7C15ULL >> 52) % CACHE_SLOTS;
+  for (size_t k = 0; k < CACHE_SLOTS; k++) {
+    det_entry *e = &m->slots[(h + k) % CACHE_SLOTS];
+    if (e->wid == wid) return e;
+    if (e->wid == 0) break;
+  }
+  if (m->used >= CACHE_SLOTS * 3 / 4) { /* full: save and drop everything, reload lazily */
+    if (memstore_flush(m, d) != 0) {
+      *err = WRITER_EIO;
+      return NULL;
+    }
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+      leak_free(m->slots[i].det);
+      memset(&m->slots[i], 0, sizeof m->slots[i]);
+    }
+    m->used = 0;
+  }
+  det_entry *e = NULL;
+  for (size_t k = 0; k < CACHE_SLOTS; k++) {
+    det_entry *c = &m->slots[(h + k) % CACHE_SLOTS];
+    if (c->wid == 0) {
+      e = c;
+      break;
+    }
+  }
+  if (!e) {
+    *err = WRITER_EIO;
+    return NULL;
+  }
+  sqlite3_stmt *s =
+      db_stmt(d, "SELECT detector, coalesce(last_sample_ts, 0) FROM workers WHERE id=?");
+  if (!s) {
+    *err = WRITER_EIO;
+    return NULL;
+  }
+  sqlite3_bind_int64(s, 1, wid);
+  leak_detector *det = NULL;
+  double ts = 0;
+  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) > 0) {
+    det = leak_load(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+    ts = det ? sqlite3_column_double(s, 1) : 0;
+  }
+  sqlite3_reset(s);
+  if (!det) det = leak_new();
+  if (!det) {
+    *err = WRITER_EIO;
+    return NULL;
+  }
+  e->wid = wid;
+  e->det = det;
+  e->last_fed_ts = e->saved_ts = ts;
+  m->used++;
+  if (replay_since(d, e) != 0) {
+    *err = WRITER_EIO;
+    return NULL;
+  }
+  return e;
+}
+
+/* --- the batch ------------------------------------------------------------------------------ */
+
+typedef struct worker_row {
+  int64_t id;
+  int64_t pid;
+  double started_at;
+  double last_seen;
+  int exists;
+} worker_row;
+
+static void bind_opt_text(sqlite3_stmt *s, int i, const char *v) {
+  if (v)
+    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(s, i);
+}
+
+static int upsert_worker(db *d, int64_t project_id, const memory_payload *p, double first_ts,
+                         worker_row *w) {
+  sqlite3_stmt *s = db_stmt(d, "SELECT id, pid, started_at, last_seen FROM workers"
+                               " WHERE project_id=? AND name=?");
+  if (!s) return WRITER_EIO;
+  sqlite3_bind_int64(s, 1, project_id);
+  sqlite3_bind_text(s, 2, p->worker.id, -1, SQLITE_STATIC);
+  memset(w, 0, sizeof *w);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    w->exists = 1;
+    w->id = sqlite3_column_int64(s, 0);
+    w->pid = sqlite3_column_int64(s, 1);
+    w->started_at = sqlite3_column_double(s, 2);
+    w->last_seen = sqlite3_column_double(s, 3);
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return WRITER_EIO;
+  if (w->exists) return 0;
+  s = db_stmt(d, "INSERT INTO workers(project_id, name, first_seen, last_seen) VALUES(?,?,?,?)");
+  if (!s) return WRITER_EIO;
+  sqlite3_bind_int64(s, 1, project_id);
+  sqlite3_bind_text(s, 2, p->worker.id, -1, SQLITE_STATIC);
+  sqlite3_bind_double(s, 3, first_ts);
+  sqlite3_bind_double(s, 4, first_ts);
+  if (sqlite3_step(s) != SQLITE_DONE) return WRITER_EIO;
+  w->id = sqlite3_last_insert_rowid(db_handle(d));
+  return 0;
+}
+
+/* Records the life this batch belongs to: a new pid or started_at opens a new one. */
+static int touch_life(db *d, worker_row *w, const memory_payload *p, double first_ts,
+                      double last_ts) {
+  int new_life = !w->exists || p->worker.pid != w->pid || p->worker.started_at != w->started_at;
+  sqlite3_stmt *s;
+  if (new_life) {
+    s = db_stmt(d, "INSERT OR IGNORE INTO worker_lives(worker, first_ts, last_ts, pid, started_at)"
+                   " VALUES(?,?,?,?,?)");
+    if (!s) return WRITER_EIO;
+    sqlite3_bind_int64(s, 1, w->id);
+    sqlite3_bind_double(s, 2, first_ts);
+    sqlite3_bind_double(s, 3, last_ts);
+    sqlite3_bind_int64(s, 4, p->worker.pid);
+    sqlite3_bind_double(s, 5, p->worker.started_at);
+    return sqlite3_step(s) == SQLITE_DONE ? 0 : WRITER_EIO;
+  }
+  s = db_stmt(d, "UPDATE worker_lives SET last_ts=max(last_ts, ?) WHERE worker=? AND first_ts ="
+                 " (SELECT max(first_ts) FROM worker_lives WHERE worker=?)");
+  if (!s) return WRITER_EIO;
+  sqlite3_bind_double(s, 1, last_ts);
+  sqlite3_bind_int64(s, 2, w->id);
+  sqlite3_bind_int64(s, 3, w->id);
+  return sqlite3_step(s) == SQLITE_DONE ? 0 : WRITER_EIO;
+}
+
+typedef struct bucket {
+  int64_t t;
+  int64_t n, mn, mx;
+  double sum;
+} bucket;
+
+static int flush_rollup(db *d, const char *sql, int64_t wid, const bucket *b) {
+  sqlite3_stmt *s = db_stmt(d, sql);
+  if (!s) return WRITER_EIO;
+  sqlite3_bind_int64(s, 1, wid);
+  sqlite3_bind_int64(s, 2, b->t);
+  sqlite3_bind_int64(s, 3, b->n);
+  sqlite3_bind_int64(s, 4, b->mn);
+  sqlite3_bind_int64(s, 5, b->mx);
+  sqlite3_bind_double(s, 6, b->sum);
+  return sqlite3_step(s) == SQLITE_DONE ? 0 : WRITER_EIO;
+}
+
+static const char *const rollup_sql[2] = {
+    "INSERT INTO rollup_minute(worker, t, n, rss_min, rss_max, rss_sum) VALUES(?,?,?,?,?,?)"
+    " ON CONFLICT(worker, t) DO UPDATE SET n=n+excluded.n, rss_min=min(rss_min, excluded.rss_min),"
+    " rss_max=max(rss_max, excluded.rss_max), rss_sum=rss_sum+excluded.rss_sum",
+    "INSERT INTO rollup_hour(worker, t, n, rss_min, rss_max, rss_sum) VALUES(?,?,?,?,?,?)"
+    " ON CONFLICT(worker, t) DO UPDATE SET n=n+excluded.n, rss_min=min(rss_min, excluded.rss_min),"
+    " rss_max=max(rss_max, excluded.rss_max), rss_sum=rss_sum+excluded.rss_sum",
+};
+
+/* Adds a stored sample to the open bucket of granularity g (60 or 3600 s), flushing the
+ * previous bucket when the sample falls elsewhere. Samples of a batch are mostly ordered, so
+ * this makes one upsert per minute touched instead of one per sample. */
+static int roll(db *d, int64_t wid, bucket *b, int which, int64_t g, double ts, int64_t rss) {
+  int64_t t = (int64_t)floor(ts / (double)g) * g;
+  if (b->n && b->t != t) {
+    if (flush_rollup(d, rollup_sql[which], wid, b)) return WRITER_EIO;
+    b->n = 0;
+  }
+  if (!b->n) {
+    b->t = t;
+    b->mn = b->mx = rss;
+    b->sum = 0;
+  }
+  b->n++;
+  b->sum += (double)rss;
+  if (rss < b->mn) b->mn = rss;
+  if (rss > b->mx) b->mx = rss;
+  return 0;
+}
+
+static json_t *allocs_json(const memory_sample *smp) {
+  json_t *arr = json_array();
+  for (size_t i = 0; i < smp->n_top_allocations; i++) {
+    const memory_alloc *al = &smp->top_allocations[i];
+    json_array_append_new(arr,
+                          json_pack("{s:s, s:I, s:I}", "site", al->site, "size_bytes",
+                                    (json_int_t)al->size_bytes, "count", (json_int_t)al->count));
+  }
+  return arr;
+}
+
+json_t *memstore_top_growing(const char *baseline, const char *latest, int max) {
+  json_error_t jerr;
+  json_t *b = baseline ? json_loads(baseline, 0, &jerr) : NULL;
+  json_t *l = latest ? json_loads(latest, 0, &jerr) : NULL;
+  json_t *out = json_array();
+  if (!json_is_array(l)) goto done;
+  size_t n = json_array_size(l);
+  typedef struct {
+    const char *site;
+    json_int_t growth, size;
+  } g_t;
+  g_t *g = calloc(n ? n : 1, sizeof *g);
+  if (!g) goto done;
+  for (size_t i = 0; i < n; i++) {
+    json_t *e = json_array_get(l, i);
+    g[i].site = json_string_value(json_object_get(e, "site"));
+    g[i].size = json_integer_value(json_object_get(e, "size_bytes"));
+    json_int_t base = 0;
+    size_t k;
+    json_t *be;
+    json_array_foreach(b, k, be) {
+      const char *site = json_string_value(json_object_get(be, "site"));
+      if (site && g[i].site && !strcmp(site, g[i].site))
+        base = json_integer_value(json_object_get(be, "size_bytes"));
+    }
+    g[i].growth = g[i].size - base;
+  }
+  for (int k = 0; k < max; k++) { /* partial selection sort: n is small */
+    size_t best = n;
+    for (size_t i = 0; i < n; i++) {
+      if (g[i].site && g[i].growth > 0 && (best == n || g[i].growth > g[best].growth)) best = i;
+    }
+    if (best == n) break;
+    json_array_append_new(out, json_pack("{s:s, s:I, s:I}", "site", g[best].site, "growth_bytes",
+                                         g[best].growth, "size_bytes", g[best].size));
+    g[best].site = NULL;
+  }
+  free(g);
+done:
+  json_decref(b);
+  json_decref(l);
+  return out;
+}
+
+static int leak_alert(db *d, int64_t project_id, const memory_payload *p, int64_t wid,
+                      const leak_status *st, double ts, int64_t rss, int started) {
+  sqlite3_stmt *s =
+      db_stmt(d, "SELECT baseline_allocations, top_allocations FROM workers WHERE id=?");
+  if (!s) return WRITER_EIO;
+  sqlite3_bind_int64(s, 1, wid);
+  json_t *growing = NULL;
+  if (sqlite3_step(s) == SQLITE_ROW)
+    growing = memstore_top_growing((const char *)sqlite3_column_text(s, 0),
+                                   (const char *)sqlite3_column_text(s, 1), 5);
+  sqlite3_reset(s);
+  char proj[40] = "";
+  if (st->projected_limit_at > 0) time_format_rfc3339(st->projected_limit_at, proj, sizeof proj);
+  json_t *details = json_pack(
+      "{s:s, s:s?, s:s?, s:s?, s:I, s:I, s:f, s:f, s:o, s:o}", "worker_id", p->worker.id, "host",
+      p->worker.host, "service", p->worker.service, "release", p->worker.release, "rss_bytes",
+      (json_int_t)rss, "memory_limit_bytes", (json_int_t)p->worker.memory_limit_bytes,
+      "slope_bytes_per_hour", st->slope_bytes_per_hour, "confidence", st->confidence,
+      "projected_limit_at", proj[0] ? json_string(proj) : json_null(), "top_growing",
+      growing ? growing : json_array());
+  char *text = details ? json_dumps(details, JSON_COMPACT) : NULL;
+  json_decref(details);
+  if (!text) return WRITER_EIO;
+  char summary[512];
+  int rc;
+  if (started) {
+    int n = snprintf(summary, sizeof summary, "Worker %.200s is leaking %.1f MB/h", p->worker.id,
+                     st->slope_bytes_per_hour / 1e6);
+    if (proj[0] && n > 0 && (size_t)n < sizeof summary)
+      snprintf(summary + n, sizeof summary - (size_t)n, "; reaches its limit at %s", proj);
+    rc = alerts_fire(d, 0 + (int64_t)0 + project_id, "memory_leak", p->worker.id, 0, ts, summary,
+                     text, NULL);
+  } else {
+    snprintf(summary, sizeof summary, "Worker %.200s stopped leaking", p->worker.id);
+    rc = alerts_resolve(d, project_id, "memory_leak", p->worker.id, 0, ts, summary, text);
+  }
+  free(text);
+  return rc;
+}
+
+int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload *p,
+                    memstore_result *res) {
+  memset(res, 0, sizeof *res);
+  double first_ts = p->samples[0].timestamp, last_ts = first_ts;
+  size_t latest = 0;
+  for (size_t i = 1; i < p->n_samples; i++) {
+    if (p->samples[i].timestamp < first_ts) first_ts = p->samples[i].timestamp;
+    if (p->samples[i].timestamp >= last_ts) last_ts = p->samples[i].timestamp, latest = i;
+  }
+  worker_row w;
+  int rc = upsert_worker(d, project_id, p, first_ts, &w);
+  if (rc) return rc;
+  if ((rc = touch_life(d, &w, p, first_ts, last_ts))) return rc;
+  int err = 0;
+  det_entry *e = cache_get(m, d, w.id, &err);
+  if (!e) return err;
+
+  /* Allocation baselines: the first report of a life is what growth is measured against. */
+  const memory_sample *with_allocs = NULL;
+  for (size_t i = 0; i < p->n_samples; i++) {
+    if (p->samples[i].n_top_allocations) with_allocs = &p->samples[i];
+  }
+  int new_life = !w.exists || p->worker.pid != w.pid || p->worker.started_at != w.started_at;
+  if (with_allocs) {
+    json_t *arr = allocs_json(with_allocs);
+    char *text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    sqlite3_stmt *s = db_stmt(d, "UPDATE workers SET top_allocations=?1, baseline_allocations="
+                                 "CASE WHEN ?2 OR baseline_allocations IS NULL THEN ?1 ELSE"
+                                 " baseline_allocations END WHERE id=?3");
+    if (!s || !text) {
+      free(text);
+      return WRITER_EIO;
+    }
+    sqlite3_bind_text(s, 1, text, -1, free);
+    sqlite3_bind_int(s, 2, new_life);
+    sqlite3_bind_int64(s, 3, w.id);
+    if (sqlite3_step(s) != SQLITE_DONE) return WRITER_EIO;
+  }
+
+  sqlite3_stmt *ins = db_stmt(d, "INSERT OR IGNORE INTO samples(worker, ts, rss, heap, pss, uss,"
+                                 " requests) VALUES(?,?,?,?,?,?,?)");
+  if (!ins) return WRITER_EIO;
+  bucket bm = {0}, bh = {0};
+  leak_status st;
+  int have_status = 0;
+  for (size_t i = 0; i < p->n_samples; i++) {
+    const memory_sample *smp = &p->samples[i];
+    sqlite3_reset(ins);
+    sqlite3_bind_int64(ins, 1, w.id);
+    sqlite3_bind_double(ins, 2, smp->timestamp);
+    sqlite3_bind_int64(ins, 3, smp->rss_bytes);
+    const int64_t opt[4] = {smp->heap_bytes, smp->pss_bytes, smp->uss_bytes, smp->requests_total};
+    for (int k = 0; k < 4; k++) {
+      if (opt[k] >= 0)
+        sqlite3_bind_int64(ins, 4 + k, opt[k]);
+      else
+        sqlite3_bind_null(ins, 4 + k);
+    }
+    if (sqlite3_step(ins) != SQLITE_DONE) return WRITER_EIO;
+    if (sqlite3_changes(db_handle(d)) == 0) continue; /* a retried sample */
+    res->accepted++;
+    if (roll(d, w.id, &bm, 0, 60, smp->timestamp, smp->rss_bytes) ||
+        roll(d, w.id, &bh, 1, 3600, smp->timestamp, smp->rss_bytes))
+      return WRITER_EIO;
+    if (smp->timestamp <= e->last_fed_ts || smp->rss_bytes <= 0) continue;
+    leak_sample ls = {smp->timestamp, (double)smp->rss_bytes, p->worker.pid, p->worker.started_at,
+                      (double)p->worker.memory_limit_bytes};
+    if (leak_feed(e->det, &ls, &st) != 0) continue;
+    e->last_fed_ts = smp->timestamp;
+    have_status = 1;
+    if (st.transition != LEAK_TR_NONE) {
+      int started = st.transition == LEAK_TR_STARTED;
+      if ((rc = leak_alert(d, project_id, p, w.id, &st, smp->timestamp, smp->rss_bytes, started)))
+        return rc;
+      if (started)
+        res->fired++;
+      else
+        res->resolved++;
+    }
+  }
+  if ((bm.n && flush_rollup(d, rollup_sql[0], w.id, &bm)) ||
+      (bh.n && flush_rollup(d, rollup_sql[1], w.id, &bh)))
+    return WRITER_EIO;
+  if (!have_status) leak_current(e->det, &st);
+
+  static const char *const states[] = {"ok", "leaking", "insufficient_data"};
+  const memory_sample *lt = &p->samples[latest];
+  int newer = last_ts >= w.last_seen;
+  sqlite3_stmt *s = db_stmt(
+      d, "UPDATE workers SET host=coalesce(?1, host), service=coalesce(?2, service),"
+         " release=coalesce(?3, release), pid=CASE WHEN ?11 THEN ?4 ELSE pid END,"
+         " started_at=CASE WHEN ?11 THEN ?5 ELSE started_at END,"
+         " memory_limit_bytes=CASE WHEN ?6 > 0 THEN ?6 ELSE memory_limit_bytes END,"
+         " last_seen=max(last_seen, ?7), rss_bytes=CASE WHEN ?11 THEN ?8 ELSE rss_bytes END,"
+         " state=?9, slope_bytes_per_hour=?10, confidence=?12, projected_limit_at=?13"
+         " WHERE id=?14");
+  if (!s) return WRITER_EIO;
+  bind_opt_text(s, 1, p->worker.host);
+  bind_opt_text(s, 2, p->worker.service);
+  bind_opt_text(s, 3, p->worker.release);
+  sqlite3_bind_int64(s, 4, p->worker.pid);
+  sqlite3_bind_double(s, 5, p->worker.started_at);
+  sqlite3_bind_int64(s, 6, p->worker.memory_limit_bytes);
+  sqlite3_bind_double(s, 7, last_ts);
+  sqlite3_bind_int64(s, 8, lt->rss_bytes);
+  sqlite3_bind_text(s, 9, states[st.state >= 0 && st.state <= 2 ? st.state : 2], -1, SQLITE_STATIC);
+  sqlite3_bind_double(s, 10, st.slope_bytes_per_hour);
+  sqlite3_bind_int(s, 11, newer);
+  sqlite3_bind_double(s, 12, st.confidence);
+  if (st.projected_limit_at > 0) sqlite3_bind_double(s, 13, st.projected_limit_at);
+  sqlite3_bind_int64(s, 14, w.id);
+  if (sqlite3_step(s) != SQLITE_DONE) return WRITER_EIO;
+  if (e->last_fed_ts - e->saved_ts >= SAVE_EVERY_S || res->fired || res->resolved)
+    return save_entry(d, e);
+  return 0;
+}
+
+int64_t memstore_retention(db *d, double now, double raw_days, double minute_days,
+                           double hour_days) {
+  static const char *const sql[3] = {
+      "DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples WHERE ts < ? LIMIT 5000)",
+      "DELETE FROM rollup_minute WHERE rowid IN"
+      " (SELECT rowid FROM rollup_minute WHERE t < ? LIMIT 5000)",
+      "DELETE FROM rollup_hour WHERE rowid IN (SELECT rowid FROM rollup_hour WHERE t < ? LIMIT "
+      "5000)",
+  };
+  const double days[3] = {raw_days, minute_days, hour_days};
+  int64_t total = 0;
+  for (int i = 0; i < 3; i++) {
+    sqlite3_stmt *s = db_stmt(d, sql[i]);
+    if (!s) return -1;
+    sqlite3_bind_double(s, 1, now - days[i] * 86400.0);
+    if (sqlite3_step(s) != SQLITE_DONE) return -1;
+    total += sqlite3_changes(db_handle(d));
+  }
+  return total;
+}

@@ -1,0 +1,41 @@
+/* memstore: memory samples on the writer thread: raw samples (deduplicated by worker and
+ * timestamp), per-minute and per-hour rollups (aggregated per batch before touching SQLite),
+ * worker lives, and the per-worker leak detector, whose transitions become memory_leak alerts
+ * in the same transaction. Detector states are cached in memory (bounded), saved to the
+ * workers row periodically and at shutdown, and after a crash rebuilt by replaying the raw
+ * samples newer than the saved state, so event-time results do not depend on restarts. */
+#ifndef SLUICE_MEMSTORE_H
+#define SLUICE_MEMSTORE_H
+#include <jansson.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "memory_payload.h"
+
+typedef struct memstore memstore;
+
+memstore *memstore_new(void);
+/* Saves every cached detector (writer thread, inside a transaction) and frees the cache. */
+int memstore_flush(memstore *m, db *d);
+void memstore_free(memstore *m);
+
+typedef struct memstore_result {
+  size_t accepted;     /* samples stored (new ones; exact retries are not counted twice) */
+  int fired, resolved; /* alerts raised by this batch */
+} memstore_result;
+
+/* Stores one validated batch for a project. Returns 0 or a negative WRITER_E*. */
+int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload *p,
+                    memstore_result *res);
+
+/* Deletes one bounded batch of samples and rollups past their retention; returns rows deleted
+ * or -1. */
+int64_t memstore_retention(db *d, double now, double raw_days, double minute_days,
+                           double hour_days);
+
+/* Top growing allocation sites: each site's latest size minus its size in the life's baseline
+ * report (both JSON arrays of {site, size_bytes}), largest growth first, at most max entries.
+ * Pure; any thread. Returns a new array (empty when nothing grew). */
+json_t *memstore_top_growing(const char *baseline, const char *latest, int max);
+
+#endif
