@@ -15,6 +15,7 @@
 #include "events_store.h"
 #include "housekeeping.h"
 #include "log.h"
+#include "memory.h"
 #include "queries.h"
 #include "router.h"
 #include "session.h"
@@ -75,9 +76,12 @@ static int load_projects(db *d, app *a) {
   return app_key_add(a, id, key, -1);
 }
 
+/* Every client connection is gone: leave the loop (the writer's async handle would keep it
+ * alive) and let main drain the writer. */
 static void on_http_closed(http_server *s) {
-  (void)s;
+  app *a = http_server_ctx(s);
   log_info("connections closed; draining the writer", NULL);
+  uv_stop(a->loop);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -114,7 +118,7 @@ int main(int argc, char **argv) {
     db_close(d);
     return 1;
   }
-  if (housekeeping_init(a, d) != 0) {
+  if (housekeeping_init(a, d) != 0 || memory_init(a) != 0) {
     db_close(d);
     return 1;
   }
@@ -131,7 +135,7 @@ int main(int argc, char **argv) {
   rc = http_server_listen(a->http, cfg.listen_host, cfg.listen_port);
   if (rc != 0) {
     fprintf(stderr, "sluice: cannot listen on %s: %s\n", cfg.listen, uv_strerror(rc));
-    writer_stop(a->writer);
+    writer_stop(a->writer, NULL, NULL);
     return 1;
   }
   housekeeping_start(a);
@@ -151,7 +155,8 @@ int main(int argc, char **argv) {
   uv_run(a->loop, UV_RUN_DEFAULT);
 
   /* The HTTP side is closed: commit what is queued, then release everything. */
-  writer_stop(a->writer);
+  writer_stop(a->writer, memory_final_flush, a);
+  memory_free(a);
   housekeeping_free(a);
   uv_close((uv_handle_t *)&sig_term, NULL);
   uv_close((uv_handle_t *)&sig_int, NULL);
