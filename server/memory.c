@@ -78,8 +78,10 @@ void ingest_memory(app *a, http_conn *c, http_request *req, const route_params *
     return;
   }
   memory_limits lim = memory_limits_default;
-  lim.max_body_bytes = a->cfg->max_decoded_bytes;
+  if (lim.max_body_bytes > a->cfg->max_decoded_bytes)
+    lim.max_body_bytes = a->cfg->max_decoded_bytes;
   if (lim.max_depth > a->cfg->max_json_depth) lim.max_depth = a->cfg->max_json_depth;
+  lim.max_age_s = (double)a->cfg->max_sample_age_days * 86400.0;
   char err[256];
   rc = memory_payload_parse(body, len, req->received_at, &lim, &j->payload, err, sizeof err);
   free(body);

@@ -77,44 +77,63 @@ json_t *q_workers(db *d, int64_t project_id, double now) {
   return json_pack("{s:o}", "workers", list);
 }
 
-/* Points from one source, averaged into at most max_points equal-time buckets. */
+/* Points from one source: all of them when they fit in max_points, otherwise averaged into
+ * max_points equal-time buckets. Sources are bounded (raw <= 6 h, minute rollups <= 7 days,
+ * hour rollups beyond), so the rows fit in memory. */
 static json_t *points(db *d, int64_t wid, double from, double to, int64_t max_points) {
   static const char *const sql[3] = {
-      "SELECT ts, rss, rss FROM samples WHERE worker=? AND ts >= ? AND ts <= ? ORDER BY ts",
-      "SELECT t + 30, rss_sum / n, rss_min FROM rollup_minute WHERE worker=? AND t >= ? - 60"
+      "SELECT ts, rss FROM samples WHERE worker=? AND ts >= ? AND ts <= ? ORDER BY ts",
+      "SELECT t + 30, rss_sum / n FROM rollup_minute WHERE worker=? AND t >= ? - 60"
       " AND t <= ? ORDER BY t",
-      "SELECT t + 1800, rss_sum / n, rss_min FROM rollup_hour WHERE worker=? AND t >= ? - 3600"
+      "SELECT t + 1800, rss_sum / n FROM rollup_hour WHERE worker=? AND t >= ? - 3600"
       " AND t <= ? ORDER BY t",
   };
   double span = to - from;
   int src = span <= 6 * 3600.0 ? 0 : span <= 7 * 86400.0 ? 1 : 2;
-  sqlite3_stmt *s = db_stmt(d, sql[src]);
   json_t *arr = json_array();
+  sqlite3_stmt *s = db_stmt(d, sql[src]);
   if (!s) return arr;
   sqlite3_bind_int64(s, 1, wid);
   sqlite3_bind_double(s, 2, from);
   sqlite3_bind_double(s, 3, to);
-  double width = span / (double)max_points;
-  double bsum = 0, bts = 0;
-  int64_t bn = 0, bidx = -1;
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    double ts = sqlite3_column_double(s, 0), v = sqlite3_column_double(s, 1);
-    int64_t idx = width > 0 ? (int64_t)((ts - from) / width) : 0;
-    if (idx != bidx && bn) {
-      json_array_append_new(arr,
-                            json_pack("[f, I]", bts / (double)bn, (json_int_t)(bsum / (double)bn)));
-      bsum = bts = 0;
-      bn = 0;
+  size_t n = 0, cap = 1024;
+  double *ts = malloc(cap * sizeof *ts), *v = malloc(cap * sizeof *v);
+  while (ts && v && sqlite3_step(s) == SQLITE_ROW) {
+    if (n == cap) {
+      cap *= 2;
+      double *nt = realloc(ts, cap * sizeof *ts), *nv = nt ? realloc(v, cap * sizeof *v) : NULL;
+      if (nt) ts = nt;
+      if (!nt || !nv) break;
+      v = nv;
     }
-    bidx = idx;
-    bsum += v;
-    bts += ts;
-    bn++;
+    ts[n] = sqlite3_column_double(s, 0);
+    v[n] = sqlite3_column_double(s, 1);
+    n++;
   }
-  if (bn)
-    json_array_append_new(arr,
-                          json_pack("[f, I]", bts / (double)bn, (json_int_t)(bsum / (double)bn)));
   sqlite3_reset(s);
+  if (ts && v && n <= (size_t)max_points) {
+    for (size_t i = 0; i < n; i++)
+      json_array_append_new(arr, json_pack("[f, I]", ts[i], (json_int_t)v[i]));
+  } else if (ts && v) {
+    double width = span / (double)max_points, bsum = 0, bts = 0;
+    int64_t bn = 0, bidx = -1;
+    for (size_t i = 0; i <= n; i++) {
+      int64_t idx = i < n ? (int64_t)((ts[i] - from) / width) : -2;
+      if (idx != bidx && bn) {
+        json_array_append_new(
+            arr, json_pack("[f, I]", bts / (double)bn, (json_int_t)(bsum / (double)bn)));
+        bsum = bts = 0;
+        bn = 0;
+      }
+      if (i == n) break;
+      bidx = idx;
+      bsum += v[i];
+      bts += ts[i];
+      bn++;
+    }
+  }
+  free(ts);
+  free(v);
   return arr;
 }
 

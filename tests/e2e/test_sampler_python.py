@@ -1,0 +1,331 @@
+"""Memory-sample protocol and the Python sampler, black-box against a running sluice:
+every sdk-protocol/valid example is accepted and every invalid one refused naming its field
+(with nothing stored), auth and Content-Encoding behave like the Sentry endpoints, body limits
+give 413, and a real leaking Python process using sdk-protocol/python/sluice_memory.py shows up
+in the workers API with a growing series. Example timestamps are relative to 1700000000 and
+are shifted to now before sending (sdk-protocol/README.md)."""
+import gzip
+import http.client
+import json
+import math
+import os
+import select
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.parse
+import zlib
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.environ.get("SLUICE_SOURCE_DIR", os.path.join(HERE, "..", ".."))
+PROTO = os.path.join(SOURCE, "sdk-protocol")
+SDK_PY = os.path.join(PROTO, "python")
+REFERENCE_NOW = 1700000000
+MIB = 1 << 20
+
+sys.path.insert(0, SDK_PY)
+import sluice_memory  # noqa: E402
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def example_files(kind):
+    d = os.path.join(PROTO, kind)
+    names = sorted(n for n in os.listdir(d) if n.endswith(".json"))
+    assert names, "no examples in " + d
+    return [(n, os.path.join(d, n)) for n in names]
+
+
+def expected_fields():
+    out = {}
+    with open(os.path.join(PROTO, "invalid", "EXPECTED.tsv"), encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line and not line.startswith("#"):
+                name, path = line.split("\t")
+                out[name] = path
+    return out
+
+
+def is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def shifted(raw, now=None):
+    """The example with worker.started_at and samples[].timestamp moved from the reference
+    time to now; bodies that are not JSON objects are returned unchanged."""
+    delta = int(now or time.time()) - REFERENCE_NOW
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return raw
+    if not isinstance(doc, dict):
+        return raw
+    w = doc.get("worker")
+    if isinstance(w, dict) and is_number(w.get("started_at")):
+        w["started_at"] += delta
+    samples = doc.get("samples")
+    if isinstance(samples, list):
+        for s in samples:
+            if isinstance(s, dict) and is_number(s.get("timestamp")):
+                s["timestamp"] += delta
+    return json.dumps(doc).encode()
+
+
+def post_memory(server, project, body, key=None, headers=None, query=""):
+    """POSTs to the memory endpoint with the project's key in X-Sentry-Auth (unless key is
+    False or headers carry their own). Returns (status, json or bytes, headers)."""
+    h = {"Content-Type": "application/json"}
+    if key is not False:
+        h["X-Sentry-Auth"] = "Sentry sentry_key=%s, sentry_version=7" % (key or project["public_key"])
+    h.update(headers or {})
+    return server.request("POST", "/api/%s/memory/%s" % (project["id"], query), body=body,
+                          headers=h, token=None)
+
+
+def workers(server, project):
+    return server.api("GET", "/api/v1/projects/%s/workers" % project["id"], expect=200)["workers"]
+
+
+def find_worker(server, project, worker_id):
+    for w in workers(server, project):
+        if w.get("id") == worker_id:
+            return w
+    return None
+
+
+def memory_points(server, project, worker_id):
+    """(status, points) of GET .../workers/{id}/memory, the id percent-encoded."""
+    path = "/api/v1/projects/%s/workers/%s/memory" % (project["id"],
+                                                      urllib.parse.quote(worker_id, safe=""))
+    status, doc, _ = server.request("GET", path)
+    return status, (doc or {}).get("points", []) if isinstance(doc, dict) else []
+
+
+# --- pure checks (no server) -----------------------------------------------------------------
+
+def test_dsn_parsing_matches_sentry_sdk():
+    from sentry_sdk.utils import Dsn
+    for dsn in ["https://abc123@o1.ingest.example.com/42",
+                "http://abc123:secret@127.0.0.1:9000/sub/path/7",
+                "http://abc123@localhost:80/3",
+                "https://abc123@sluice.example.com:8443/1"]:
+        url, key, project = sluice_memory.parse_dsn(dsn)
+        store = Dsn(dsn).to_auth().store_api_url
+        assert url == store.replace("/store/", "/memory/"), (url, store)
+        assert key == "abc123" and project == int(Dsn(dsn).project_id)
+    for bad in ["ftp://k@h/1", "http://h/1", "http://k@h/notanumber", "http://k@h/"]:
+        with pytest.raises(sluice_memory.BadDsn):
+            sluice_memory.parse_dsn(bad)
+
+
+def test_readers_and_ids():
+    rss = sluice_memory.read_rss()
+    assert rss is None or rss > 1 * MIB
+    pss, uss = sluice_memory.read_smaps_rollup()
+    if os.access("/proc/self/smaps_rollup", os.R_OK):
+        assert pss > 0 and uss > 0
+    assert sluice_memory.process_started_at() == sluice_memory.process_started_at()
+    assert sluice_memory.process_started_at() <= time.time() + 1
+    wid = sluice_memory.make_worker_id("s" * 500, 12, host="h" * 300)
+    assert len(wid.encode()) <= 200 and wid.endswith("-12")
+    assert sluice_memory._retry_after("5") == 5.0 and sluice_memory._retry_after("x") is None
+
+
+def test_examples_match_schema():
+    jsonschema = pytest.importorskip("jsonschema")
+    with open(os.path.join(PROTO, "schema.json")) as f:
+        validator = jsonschema.Draft202012Validator(json.load(f))
+    for name, path in example_files("valid"):
+        with open(path, "rb") as f:
+            errors = list(validator.iter_errors(json.load(f)))
+        assert not errors, (name, errors[0].message)
+
+
+def test_every_invalid_example_is_listed():
+    listed = expected_fields()
+    files = {n for n, _ in example_files("invalid")}
+    assert files == set(listed), files.symmetric_difference(listed)
+    assert len(files) >= 12 and len(example_files("valid")) >= 6
+
+
+# --- protocol against the server -------------------------------------------------------------
+
+def test_valid_examples_are_accepted(server):
+    project = server.create_project("memory-valid")
+    for name, path in example_files("valid"):
+        with open(path, "rb") as f:
+            body = shifted(f.read())
+        status, doc, _ = post_memory(server, project, body)
+        assert status == 200, (name, status, doc)
+        assert doc == {"accepted": len(json.loads(body)["samples"])}, (name, doc)
+    # Unicode ids come back through a percent-encoded path.
+    with open(os.path.join(PROTO, "valid", "unicode-ids.json"), encoding="utf-8") as f:
+        wid = json.load(f)["worker"]["id"]
+    assert server.wait_for(lambda: find_worker(server, project, wid))
+    status, points = memory_points(server, project, wid)
+    assert status == 200 and len(points) >= 1, (status, points)
+
+
+def test_invalid_examples_are_refused_naming_the_field(server):
+    project = server.create_project("memory-invalid")
+    expected = expected_fields()
+    for name, path in example_files("invalid"):
+        with open(path, "rb") as f:
+            body = shifted(f.read())
+        status, doc, _ = post_memory(server, project, body)
+        assert status == 400, (name, status, doc)
+        assert isinstance(doc, dict) and isinstance(doc.get("detail"), str), (name, doc)
+        assert expected[name] + ":" in doc["detail"], (name, expected[name], doc["detail"])
+    # None of them left a trace.
+    assert workers(server, project) == []
+
+
+def test_refused_request_stores_nothing(server):
+    project = server.create_project("memory-atomic")
+    now = time.time()
+    good = {"worker": {"id": "e2e/atomic-0", "pid": 10, "started_at": now - 100},
+            "samples": [{"timestamp": now - 60 + i, "rss_bytes": 100 * MIB + i} for i in range(5)]}
+    status, doc, _ = post_memory(server, project, good)
+    assert (status, doc) == (200, {"accepted": 5})
+    assert server.wait_for(lambda: find_worker(server, project, "e2e/atomic-0"))
+    _, before = memory_points(server, project, "e2e/atomic-0")
+
+    # Same worker, a new life, good samples first, then a bad one: all or nothing.
+    bad = {"worker": {"id": "e2e/atomic-0", "pid": 11, "started_at": now - 5},
+           "samples": [{"timestamp": now - 3, "rss_bytes": 999 * MIB},
+                       {"timestamp": now - 2, "rss_bytes": 999 * MIB},
+                       {"timestamp": now - 1, "rss_bytes": -1}]}
+    status, doc, _ = post_memory(server, project, bad)
+    assert status == 400 and "samples[2].rss_bytes:" in doc["detail"], (status, doc)
+    # A worker only ever seen in a refused request does not exist.
+    bad["worker"]["id"] = "e2e/never-0"
+    assert post_memory(server, project, bad)[0] == 400
+
+    time.sleep(0.5)
+    _, after = memory_points(server, project, "e2e/atomic-0")
+    assert after == before
+    assert all(p[1] != 999 * MIB for p in after)
+    w = find_worker(server, project, "e2e/atomic-0")
+    assert w["pid"] == 10 and w["rss_bytes"] == 100 * MIB + 4, w
+    assert find_worker(server, project, "e2e/never-0") is None
+    status, _ = memory_points(server, project, "e2e/never-0")
+    assert status in (200, 404)
+
+
+def test_auth_and_encodings(server):
+    project = server.create_project("memory-auth")
+    other = server.create_project("memory-other")
+
+    def body(i):
+        now = time.time()
+        return json.dumps({"worker": {"id": "e2e/auth-%d" % i},
+                           "samples": [{"timestamp": now, "rss_bytes": MIB}]}).encode()
+
+    # Key in the query string, gzip and deflate bodies.
+    st, doc, _ = post_memory(server, project, body(1), key=False,
+                             query="?sentry_key=" + project["public_key"])
+    assert (st, doc) == (200, {"accepted": 1})
+    st, doc, _ = post_memory(server, project, gzip.compress(body(2)),
+                             headers={"Content-Encoding": "gzip"})
+    assert (st, doc) == (200, {"accepted": 1})
+    st, doc, _ = post_memory(server, project, zlib.compress(body(3)),
+                             headers={"Content-Encoding": "deflate"})
+    assert (st, doc) == (200, {"accepted": 1})
+
+    # No key, an unknown key, another project's key.
+    assert post_memory(server, project, body(4), key=False)[0] == 401
+    assert post_memory(server, project, body(5), key="0" * 32)[0] in (401, 403)
+    assert post_memory(server, project, body(6), key=other["public_key"])[0] in (401, 403)
+    # An encoding nobody supports.
+    assert post_memory(server, project, body(7), headers={"Content-Encoding": "br"})[0] == 415
+    ids = {w["id"] for w in workers(server, project)}
+    assert {"e2e/auth-1", "e2e/auth-2", "e2e/auth-3"} <= ids
+    assert not ids & {"e2e/auth-4", "e2e/auth-5", "e2e/auth-6", "e2e/auth-7"}
+
+
+def _post_raw(server, project, body, headers):
+    """Sends a large body with http.client, reading an early answer if the server gives one
+    before the body is through. Returns the status."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.putrequest("POST", "/api/%s/memory/" % project["id"])
+    h = {"Content-Type": "application/json", "Content-Length": str(len(body)),
+         "X-Sentry-Auth": "Sentry sentry_key=%s, sentry_version=7" % project["public_key"]}
+    h.update(headers)
+    for k, v in h.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    conn.sock.settimeout(5)  # a server that stops reading must not stall us for long
+    try:
+        for i in range(0, len(body), 64 * 1024):
+            if select.select([conn.sock], [], [], 0)[0]:
+                break  # the server answered early
+            conn.sock.sendall(body[i:i + 64 * 1024])
+    except OSError:  # reset, broken pipe, or a full window
+        pass
+    conn.sock.settimeout(30)
+    try:
+        resp = conn.getresponse()
+        return resp.status
+    finally:
+        conn.close()
+
+
+def test_body_limits(server):
+    project = server.create_project("memory-limits")
+    now = time.time()
+    doc = {"worker": {"id": "e2e/big-0"}, "samples": [{"timestamp": now, "rss_bytes": MIB}],
+           "padding": "x" * (9 * MIB)}
+    assert _post_raw(server, project, json.dumps(doc).encode(), {}) == 413
+    # A gzip bomb: small on the wire, 64 MiB of JSON once inflated.
+    bomb = b'{"worker": {"id": "e2e/bomb-0"}, "padding": "' + b" " * (64 * MIB) + b'"}'
+    assert _post_raw(server, project, gzip.compress(bomb, 9), {"Content-Encoding": "gzip"}) == 413
+    ids = {w["id"] for w in workers(server, project)}
+    assert not ids & {"e2e/big-0", "e2e/bomb-0"}
+
+
+# --- a real leaking process ------------------------------------------------------------------
+
+LEAKER = textwrap.dedent("""
+    import os, sys, time
+    sys.path.insert(0, sys.argv[1])
+    import sluice_memory
+    sluice_memory.start(sys.argv[2], worker_id=sys.argv[3], interval=0.2, batch_size=5,
+                        service="e2e-leaker", release="1.0.0", memory_limit_bytes=1 << 30)
+    leak = []
+    for _ in range(15):
+        leak.append(bytearray(os.urandom(64)) * (1 << 14))  # 1 MiB, every page written
+        time.sleep(0.2)
+    print("done", os.getpid(), flush=True)
+""")
+
+
+def test_leaking_python_process_is_reported(server, tmp_path):
+    project = server.create_project("memory-python")
+    worker_id = "e2e/python-leaker-0"
+    script = tmp_path / "leaker.py"
+    script.write_text(LEAKER)
+    child = subprocess.run([sys.executable, str(script), SDK_PY, server.dsn(project), worker_id],
+                           capture_output=True, text=True, timeout=60)
+    assert child.returncode == 0, child.stderr
+    assert "refused" not in child.stderr and "cannot reach" not in child.stderr, child.stderr
+    pid = int(child.stdout.split()[1])
+
+    w = server.wait_for(lambda: find_worker(server, project, worker_id))
+    assert w["rss_bytes"] > 0, w
+    assert w["pid"] == pid, w
+    assert w["memory_limit_bytes"] == 1 << 30, w
+    assert w["service"] == "e2e-leaker", w
+
+    status, points = memory_points(server, project, worker_id)
+    assert status == 200, (status, points)
+    assert len(points) >= 8, points  # ~16 samples; a chart may thin them, not to nothing
+    ts = [p[0] for p in points]
+    assert ts == sorted(ts), ts
+    assert all(isinstance(p[1], (int, float)) and math.isfinite(p[1]) and p[1] > 0
+               for p in points), points
+    assert abs(ts[-1] - time.time()) < 120, ts[-1]
+    assert points[-1][1] - points[0][1] >= 8 * MIB, points  # leaked 15 MiB
