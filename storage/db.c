@@ -175,3 +175,16 @@ int db_meta_set(db *d, const char *key, const char *value) {
   sqlite3_reset(s);
   return rc;
 }
+
+int64_t db_used_bytes(db *d) {
+  static const char *const sql[3] = {"PRAGMA page_count", "PRAGMA freelist_count",
+                                     "PRAGMA page_size"};
+  int64_t v[3];
+  for (int i = 0; i < 3; i++) {
+    sqlite3_stmt *s = db_stmt(d, sql[i]);
+    if (!s || sqlite3_step(s) != SQLITE_ROW) return -1;
+    v[i] = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+  }
+  return (v[0] - v[1]) * v[2];
+}

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifndef container_of
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -26,6 +27,9 @@ sqlite3_stmt *db_stmt(db *d, const char *sql);
 
 /* Runs one or more statements without results. Returns 0 or the SQLite error code. */
 int db_exec(db *d, const char *sql);
+
+/* Bytes of the database file in use (pages minus free pages), or -1 on error. */
+int64_t db_used_bytes(db *d);
 
 /* The schema version this build writes. */
 int db_schema_version(void);
