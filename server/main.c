@@ -118,7 +118,7 @@ int main(int argc, char **argv) {
     db_close(d);
     return 1;
   }
-  if (housekeeping_init(a, d) != 0 || memory_init(a) != 0) {
+  if (housekeeping_init(a, d) != 0 || memory_init(a, d) != 0) {
     db_close(d);
     return 1;
   }
@@ -147,8 +147,15 @@ int main(int argc, char **argv) {
 
   char dsn[600];
   q_format_dsn(cfg.public_url, a->keys[0].public_key, a->keys[0].project_id, dsn, sizeof dsn);
-  log_info("sluice started", "listen=%s db=\"%s\" schema=%d", cfg.listen, cfg.db_path,
-           db_schema_version());
+  log_info("sluice started", "listen=%s db=\"%s\" schema=%d projects=%zu", cfg.listen, cfg.db_path,
+           db_schema_version(), a->n_keys);
+  log_info("config",
+           "public_url=%s max_body_bytes=%zu max_decoded_bytes=%zu writer_queue=%zu"
+           " writer_batch=%zu max_connections=%zu event_retention_days=%zu"
+           " sample_retention_days=%zu rate_limit_per_minute=%zu private_webhooks=%d",
+           cfg.public_url, cfg.max_body_bytes, cfg.max_decoded_bytes, cfg.writer_queue,
+           cfg.writer_batch, cfg.max_connections, cfg.event_retention_days,
+           cfg.sample_retention_days, cfg.rate_limit_per_minute, cfg.allow_private_webhooks);
   fprintf(stderr, "\n  sluice is listening on http://%s\n  Dashboard:   %s/\n  Default DSN: %s\n\n",
           cfg.listen, cfg.public_url, dsn);
 

@@ -13,6 +13,7 @@
 #include "memory_payload.h"
 #include "memqueries.h"
 #include "memstore.h"
+#include "ops.h"
 
 #define MEM_EXT 3 /* slot in app->ext */
 
@@ -27,6 +28,7 @@ typedef struct mem_job {
 
 typedef struct mem_state {
   memstore *store;
+  int64_t by_state[3]; /* workers per LEAK_* state, for /metrics (loop thread) */
   int retention_running;
   double next_retention;
 } mem_state;
@@ -43,6 +45,11 @@ static void mem_done(writer_job *wj) {
   if (wj->status >= 0) {
     a->storage_failing = 0;
     a->counters.samples_accepted += j->res.accepted;
+    mem_state *st = a->ext[MEM_EXT];
+    if (j->res.prev_state != j->res.state) {
+      if (j->res.prev_state >= 0) st->by_state[j->res.prev_state]--;
+      st->by_state[j->res.state]++;
+    }
     if (j->res.fired || j->res.resolved)
       log_info("memory leak state changed", "project=%lld worker=\"%s\" fired=%d resolved=%d",
                (long long)j->project_id, j->payload.worker.id, j->res.fired, j->res.resolved);
@@ -232,9 +239,26 @@ static void memory_tick(app *a, double now) {
     free(r);
 }
 
-int memory_init(app *a) {
+static size_t memory_metrics(app *a, char *buf, size_t cap) {
+  mem_state *st = a->ext[MEM_EXT];
+  if (!st) return 0;
+  int n =
+      snprintf(buf, cap,
+               "# HELP sluice_workers Workers by leak state.\n# TYPE sluice_workers gauge\n"
+               "sluice_workers{state=\"ok\"} %lld\nsluice_workers{state=\"leaking\"} %lld\n"
+               "sluice_workers{state=\"insufficient_data\"} %lld\n",
+               (long long)st->by_state[0], (long long)st->by_state[1], (long long)st->by_state[2]);
+  return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+int memory_init(app *a, db *d) {
   mem_state *st = calloc(1, sizeof *st);
   if (!st) return -1;
+  if (memstore_count_states(d, st->by_state) != 0) {
+    free(st);
+    return -1;
+  }
+  ops_add_metrics(memory_metrics);
   st->store = memstore_new();
   if (!st->store) {
     free(st);

@@ -6,8 +6,9 @@
 #define SLUICE_MEMORY_H
 #include "router.h"
 
-/* Creates the memstore and registers the retention tick; call before the writer starts. */
-int memory_init(app *a);
+/* Creates the memstore, reads the worker state counts from d (the writer connection, before
+ * the writer thread owns it) and registers the retention tick and metrics. */
+int memory_init(app *a, db *d);
 /* The writer's final step at shutdown (pass to writer_stop with the app): saves every cached
  * detector state after the queue drained. Writer thread. */
 int memory_final_flush(db *d, void *app_ptr);

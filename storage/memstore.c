@@ -154,11 +154,31 @@ static det_entry *cache_get(memstore *m, db *d, int64_t wid, int *err) {
 
 typedef struct worker_row {
   int64_t id;
+  int state; /* LEAK_* as stored */
   int64_t pid;
   double started_at;
   double last_seen;
   int exists;
 } worker_row;
+
+static const char *const state_names[] = {"ok", "leaking", "insufficient_data"};
+
+static int state_from_text(const char *t) {
+  for (int i = 0; i < 3; i++) {
+    if (t && !strcmp(t, state_names[i])) return i;
+  }
+  return LEAK_INSUFFICIENT;
+}
+
+int memstore_count_states(db *d, int64_t counts[3]) {
+  counts[0] = counts[1] = counts[2] = 0;
+  sqlite3_stmt *s = db_stmt(d, "SELECT state, count(*) FROM workers GROUP BY state");
+  if (!s) return -1;
+  while (sqlite3_step(s) == SQLITE_ROW)
+    counts[state_from_text((const char *)sqlite3_column_text(s, 0))] += sqlite3_column_int64(s, 1);
+  sqlite3_reset(s);
+  return 0;
+}
 
 static void bind_opt_text(sqlite3_stmt *s, int i, const char *v) {
   if (v)
@@ -169,7 +189,7 @@ static void bind_opt_text(sqlite3_stmt *s, int i, const char *v) {
 
 static int upsert_worker(db *d, int64_t project_id, const memory_payload *p, double first_ts,
                          worker_row *w) {
-  sqlite3_stmt *s = db_stmt(d, "SELECT id, pid, started_at, last_seen FROM workers"
+  sqlite3_stmt *s = db_stmt(d, "SELECT id, pid, started_at, last_seen, state FROM workers"
                                " WHERE project_id=? AND name=?");
   if (!s) return WRITER_EIO;
   sqlite3_bind_int64(s, 1, project_id);
@@ -182,6 +202,7 @@ static int upsert_worker(db *d, int64_t project_id, const memory_payload *p, dou
     w->pid = sqlite3_column_int64(s, 1);
     w->started_at = sqlite3_column_double(s, 2);
     w->last_seen = sqlite3_column_double(s, 3);
+    w->state = state_from_text((const char *)sqlite3_column_text(s, 4));
   }
   sqlite3_reset(s);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return WRITER_EIO;
@@ -451,7 +472,8 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
     return WRITER_EIO;
   if (!have_status) leak_current(e->det, &st);
 
-  static const char *const states[] = {"ok", "leaking", "insufficient_data"};
+  res->prev_state = w.exists ? w.state : -1;
+  res->state = st.state >= 0 && st.state <= 2 ? st.state : LEAK_INSUFFICIENT;
   const memory_sample *lt = &p->samples[latest];
   int newer = last_ts >= w.last_seen;
   sqlite3_stmt *s = db_stmt(
@@ -471,7 +493,7 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
   sqlite3_bind_int64(s, 6, p->worker.memory_limit_bytes);
   sqlite3_bind_double(s, 7, last_ts);
   sqlite3_bind_int64(s, 8, lt->rss_bytes);
-  sqlite3_bind_text(s, 9, states[st.state >= 0 && st.state <= 2 ? st.state : 2], -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 9, state_names[res->state], -1, SQLITE_STATIC);
   sqlite3_bind_double(s, 10, st.slope_bytes_per_hour);
   sqlite3_bind_int(s, 11, newer);
   sqlite3_bind_double(s, 12, st.confidence);

@@ -22,11 +22,17 @@ void memstore_free(memstore *m);
 typedef struct memstore_result {
   size_t accepted;     /* samples stored (new ones; exact retries are not counted twice) */
   int fired, resolved; /* alerts raised by this batch */
+  int prev_state;      /* worker state before the batch: LEAK_* or -1 for a new worker */
+  int state;           /* after the batch */
 } memstore_result;
 
 /* Stores one validated batch for a project. Returns 0 or a negative WRITER_E*. */
 int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload *p,
                     memstore_result *res);
+
+/* Counts workers per state (LEAK_OK, LEAK_LEAKING, LEAK_INSUFFICIENT) into counts[3]. Any
+ * thread with its own connection (start-up). Returns 0 or -1. */
+int memstore_count_states(db *d, int64_t counts[3]);
 
 /* Deletes one bounded batch of samples and rollups past their retention; returns rows deleted
  * or -1. */
