@@ -505,6 +505,10 @@ static int q_list_alerts(db *d, api_read *r) {
 void api_alert_list(app *a, http_conn *c, http_request *req, const route_params *p) {
   int64_t id;
   if (project_param(c, p, &id)) return;
+  if (!app_key_for_project(a, id)) {
+    http_respond_error(c, 404, NULL, "project not found");
+    return;
+  }
   api_read *r = api_read_new(a, c, q_list_alerts);
   if (!r) return;
   r->id[0] = id;

@@ -123,12 +123,18 @@ static int parse_item(const char *buf, size_t len, size_t *pos, size_t n, envelo
   snprintf(what, sizeof(what), "item %zu header", n);
   if (parse_header_line(buf, len, pos, what, &it->header, err, errlen) < 0) return -1;
 
+  /* The protocol requires a type; an item without one would be silently skipped, so the SDK
+   * would believe an event was delivered that was not. */
   json_t *type = json_object_get(it->header, "type");
-  if (type && !json_is_string(type)) {
+  if (!type) {
+    set_err(err, errlen, "item %zu: header has no \"type\"", n);
+    return -1;
+  }
+  if (!json_is_string(type)) {
     set_err(err, errlen, "item %zu: \"type\" is not a string", n);
     return -1;
   }
-  it->type = type ? json_string_value(type) : "";
+  it->type = json_string_value(type);
 
   bool has_len;
   unsigned long long want = 0;

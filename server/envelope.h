@@ -10,7 +10,7 @@
 
 typedef struct envelope_item {
   json_t *header;      /* owned: the item header object */
-  const char *type;    /* borrowed from header's "type" ("" when missing) */
+  const char *type;    /* borrowed from header's "type" (required) */
   const char *payload; /* borrowed from the body buffer */
   size_t len;          /* payload bytes */
 } envelope_item;

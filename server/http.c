@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "log.h"
@@ -87,6 +88,10 @@ struct http_conn {
   size_t n_spans, spans_cap;
   uint32_t url_off, url_len;
   int in_value; /* last header callback was a value */
+  /* obs-fold detection: where the input of the current llhttp_execute call starts and ends,
+   * and where the last piece of a header value ended */
+  const char *exec_start, *exec_end, *value_end;
+  int value_at_end; /* the last value piece ended with its read */
   /* body */
   char *body;
   size_t body_len, body_cap;
@@ -162,6 +167,8 @@ static int on_message_begin(llhttp_t *p) {
   c->url_off = c->url_len = 0;
   c->in_value = 0;
   c->cors = 0;
+  c->err_status = 0;
+  c->err_detail = NULL;
   arm_timer(c, c->srv->lim.header_timeout_ms);
   return 0;
 }
@@ -206,6 +213,13 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len) {
 static int on_header_value(llhttp_t *p, const char *at, size_t len) {
   http_conn *c = parser_conn(p);
   if (c->state == CONN_BODY) return 0;
+  /* llhttp hands an obs-fold continuation line over as one more piece of the value. A piece
+   * that does not start where the previous one ended (or at the start of the next read,
+   * when that one ended with its read) came after a line break: refuse it (RFC 9112 5.2). */
+  if (c->in_value && !(c->value_at_end ? at == c->exec_start : at == c->value_end))
+    return fail(c, 400, "obsolete line folding in a header is not allowed");
+  c->value_end = at + len;
+  c->value_at_end = at + len == c->exec_end;
   hdr_span *h = &c->spans[c->n_spans - 1];
   if (!c->in_value) {
     if (head_append(c, "", 1)) return fail(c, 431, "request headers too large"); /* end name */
@@ -229,6 +243,49 @@ static int on_header_value_complete(llhttp_t *p) {
   }
   if (head_append(c, "", 1)) return fail(c, 431, "request headers too large");
   return 0;
+}
+
+/* 1 when the path has a "." or ".." segment, also percent-encoded (%2e, with %2f or a
+ * backslash as separator): nothing behind such a path may be served, whatever the handler. */
+static int has_dot_segment(const char *path, size_t len) {
+  size_t dots = 0, other = 0;
+  for (size_t i = 0; i <= len; i++) {
+    int ch = i < len ? (unsigned char)path[i] : '/';
+    if (ch == '%' && i + 2 < len && path[i + 1] == '2' && (path[i + 2] | 32) == 'e') {
+      ch = '.', i += 2;
+    } else if (ch == '%' && i + 2 < len &&
+               ((path[i + 1] == '2' && (path[i + 2] | 32) == 'f') ||
+                (path[i + 1] == '5' && (path[i + 2] | 32) == 'c'))) {
+      ch = '/', i += 2;
+    }
+    if (ch == '/' || ch == '\\') {
+      if (dots > 0 && dots <= 2 && other == 0) return 1;
+      dots = other = 0;
+    } else if (ch == '.') {
+      dots++;
+    } else {
+      other++;
+    }
+  }
+  return 0;
+}
+
+static void on_continue_written(uv_write_t *w, int status) {
+  (void)status;
+  free(w);
+}
+
+/* Answers "Expect: 100-continue" (curl sends it for bodies over 1 KiB and would otherwise wait
+ * a second) once the head was accepted. */
+static void send_continue_if_expected(http_conn *c) {
+  size_t len;
+  const char *v = http_header_get(&c->req, "expect", &len);
+  if (!v || len != 12 || strncasecmp(v, "100-continue", 12) != 0) return;
+  static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  uv_write_t *w = malloc(sizeof *w);
+  if (!w) return;
+  uv_buf_t b = uv_buf_init((char *)cont, sizeof cont - 1);
+  if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, on_continue_written) != 0) free(w);
 }
 
 static int on_headers_complete(llhttp_t *p) {
@@ -262,6 +319,7 @@ static int on_headers_complete(llhttp_t *p) {
     r->query = "";
   }
   r->path_len = strlen(url);
+  if (has_dot_segment(r->path, r->path_len)) return fail(c, 404, "no such path");
   r->headers = hs;
   r->n_headers = c->n_spans;
   r->received_at = wall_now();
@@ -271,6 +329,7 @@ static int on_headers_complete(llhttp_t *p) {
     return fail(c, 413, "request body too large");
   c->state = CONN_BODY;
   arm_timer(c, c->srv->lim.body_timeout_ms);
+  send_continue_if_expected(c);
   return 0;
 }
 
@@ -384,7 +443,10 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 static void respond_parse_error(http_conn *c, llhttp_errno_t err) {
   int status = 400;
   const char *detail = llhttp_get_error_reason(&c->parser);
-  if (err == HPE_USER) {
+  /* llhttp reports our refusal as HPE_USER from span callbacks but as HPE_CB_* from
+   * on_headers_complete and the other notifications: err_status says it was ours. */
+  int ours = c->err_status != 0;
+  if (ours) {
     status = c->err_status;
     detail = c->err_detail;
   }
@@ -393,7 +455,7 @@ static void respond_parse_error(http_conn *c, llhttp_errno_t err) {
   c->state = CONN_BUSY;
   char msg[256];
   snprintf(msg, sizeof msg, "malformed HTTP request: %s", detail ? detail : "parse error");
-  http_respond_error(c, status, NULL, err == HPE_USER ? detail : msg);
+  http_respond_error(c, status, NULL, ours ? detail : msg);
 }
 
 /* Feeds bytes to the parser, one request at a time. A request answered synchronously lets
@@ -403,6 +465,8 @@ static void process_input(http_conn *c, const char *data, size_t len) {
   c->in_process = 1;
   while (len > 0 && (c->state == CONN_IDLE || c->state == CONN_HEAD || c->state == CONN_BODY)) {
     if (c->state == CONN_IDLE) on_message_begin(&c->parser);
+    c->exec_start = data;
+    c->exec_end = data + len;
     llhttp_errno_t err = llhttp_execute(&c->parser, data, len);
     if (err == HPE_OK) break;
     if (err != HPE_PAUSED) {

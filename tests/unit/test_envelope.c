@@ -172,12 +172,10 @@ TEST(crlf_belongs_to_the_line) {
   envelope_free(&env);
 }
 
-TEST(missing_type_is_empty_string) {
+TEST(missing_type_is_an_error) {
   envelope env;
-  CHECK_EQ_INT(PARSE("{}\n{\"length\":2}\n{}", 100, &env), 0);
-  CHECK_EQ_INT(env.n_items, 1);
-  CHECK_EQ_STR(env.items[0].type, "");
-  envelope_free(&env);
+  CHECK_EQ_INT(PARSE("{}\n{\"length\":2}\n{}", 100, &env), -1);
+  CHECK_EQ_INT(env.n_items, 0);
 }
 
 TEST(max_items_bound) {
@@ -405,7 +403,7 @@ int main(void) {
   RUN(implicit_length_variants);
   RUN(mixed_framing_and_blank_lines);
   RUN(crlf_belongs_to_the_line);
-  RUN(missing_type_is_empty_string);
+  RUN(missing_type_is_an_error);
   RUN(max_items_bound);
   RUN(many_items_grow_the_array);
   RUN(error_empty_body);
