@@ -1,0 +1,113 @@
+// Projects page: every project with its DSN and setup snippets; create a project.
+import { api } from './api.js';
+import { copyText, fmt, h, mount, toast } from './dom.js';
+import { go, refreshProjects } from './app.js';
+
+const SNIPPETS = [
+  {
+    key: 'python', label: 'Python', note: 'pip install sentry-sdk',
+    code: (dsn) => `import sentry_sdk
+
+sentry_sdk.init(
+    dsn="${dsn}",
+    release="myapp@1.0.0",
+    environment="production",
+)`,
+  },
+  {
+    key: 'node', label: 'Node.js', note: 'npm install @sentry/node',
+    code: (dsn) => `const Sentry = require('@sentry/node');
+
+Sentry.init({
+  dsn: '${dsn}',
+  release: 'myapp@1.0.0',
+  environment: 'production',
+});`,
+  },
+  {
+    key: 'pymem', label: 'Memory · Python', note: 'Copy sdk-protocol/python/sluice_memory.py next to your app (standard library only).',
+    code: (dsn) => `import sluice_memory
+
+sluice_memory.start("${dsn}")
+
+# gunicorn: one series per worker slot, in gunicorn.conf.py
+#   from sluice_memory_gunicorn import pre_fork, post_fork
+#   (reads the DSN from SLUICE_DSN)`,
+  },
+  {
+    key: 'nodemem', label: 'Memory · Node.js', note: 'Copy sdk-protocol/node/sluice-memory.js next to your app (no dependencies).',
+    code: (dsn) => `require('./sluice-memory').start({
+  dsn: '${dsn}',
+  memoryLimitBytes: 512 * 1024 * 1024, // optional: enables "time to limit"
+});`,
+  },
+];
+
+function snippetBlock(dsn, id) {
+  const code = h('code');
+  const pre = h('pre', { class: 'code', id: `snip-${id}`, tabindex: '0' }, code);
+  const note = h('p', { class: 'hint' });
+  const buttons = [];
+  const show = (sn) => {
+    code.textContent = sn.code(dsn);
+    note.textContent = sn.note;
+    for (const b of buttons) b.setAttribute('aria-pressed', String(b.dataset.key === sn.key));
+  };
+  for (const sn of SNIPPETS) {
+    buttons.push(h('button', { type: 'button', class: 'seg', dataset: { key: sn.key }, 'aria-controls': `snip-${id}`,
+      onclick: () => show(sn) }, sn.label));
+  }
+  const copy = h('button', { type: 'button', class: 'btn btn-small', onclick: () => copyText(code.textContent, code) }, 'Copy snippet');
+  show(SNIPPETS[0]);
+  return h('div', { class: 'snippets' },
+    h('div', { class: 'snippet-bar' },
+      h('div', { class: 'segmented', role: 'group', 'aria-label': 'Setup snippet' }, buttons), copy),
+    note, pre);
+}
+
+function projectCard(p) {
+  const dsnCode = h('code', { class: 'dsn' }, p.dsn);
+  return h('section', { class: 'card project-card', 'aria-labelledby': `proj-${p.id}` },
+    h('div', { class: 'card-head' },
+      h('h2', { id: `proj-${p.id}` }, p.name),
+      h('span', { class: 'muted' }, `#${p.id}` + (p.created_at ? ` · created ${fmt.ago(p.created_at)}` : '')),
+      h('div', { class: 'card-actions' },
+        h('a', { class: 'btn btn-small', href: `#/p/${p.id}/issues` }, 'Issues'),
+        h('a', { class: 'btn btn-small', href: `#/p/${p.id}/workers` }, 'Workers'))),
+    h('div', { class: 'field-row' },
+      h('span', { class: 'field-label' }, 'DSN'),
+      dsnCode,
+      h('button', { type: 'button', class: 'btn btn-small', 'aria-label': `Copy the DSN of ${p.name}`,
+        onclick: () => copyText(p.dsn, dsnCode) }, 'Copy')),
+    snippetBlock(p.dsn, p.id));
+}
+
+export async function render(ctx) {
+  const list = await refreshProjects();
+  if (!ctx.isCurrent()) return;
+  const input = h('input', { id: 'new-project', name: 'name', required: true, maxlength: 100,
+    placeholder: 'e.g. checkout-api', autocomplete: 'off' });
+  const button = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create project');
+  const form = h('form', { class: 'inline-form', onsubmit: async (ev) => {
+    ev.preventDefault();
+    button.disabled = true;
+    try {
+      const p = await api('POST', '/projects', { name: input.value.trim() });
+      toast(`Project ${p.name} created`);
+      ctx.useProject(p.id);
+      go('/projects', { created: p.id });
+    } catch (e) {
+      toast(e.message, 'error');
+      button.disabled = false;
+    }
+  } },
+  h('label', { for: 'new-project' }, 'New project'), input, button);
+
+  mount(ctx.main,
+    h('div', { class: 'page-head' }, h('h1', null, 'Projects'),
+      h('p', { class: 'muted' }, 'Point an SDK at a project\'s DSN to send it errors and memory samples.')),
+    h('div', { class: 'card' }, form),
+    list.length ? list.map(projectCard) : h('p', { class: 'empty' }, 'No projects yet.'));
+  const created = ctx.query.get('created');
+  if (created) document.getElementById(`proj-${created}`)?.scrollIntoView({ block: 'start' });
+}
