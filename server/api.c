@@ -326,6 +326,7 @@ static int q_list_issues(db *d, api_read *r) {
                     .sort = r->str[1],
                     .query = r->str[2][0] ? r->str[2] : NULL,
                     .cursor = r->str[3],
+                    .level = r->str[4][0] ? r->str[4] : NULL,
                     .limit = r->id[1],
                     .now = r->num[0]};
   int bad = 0;
@@ -366,6 +367,7 @@ void api_issue_list(app *a, http_conn *c, http_request *req, const route_params 
   }
   snprintf(r->str[1], sizeof r->str[1], "%s", sort);
   if (http_query_get(req, "query", r->str[2], sizeof r->str[2]) < 0) r->str[2][0] = '\0';
+  if (http_query_get(req, "level", r->str[4], sizeof r->str[4]) < 0) r->str[4][0] = '\0';
   if (api_paging(c, req, 25, 100, &r->id[1], r->str[3], sizeof r->str[3])) {
     free(r);
     return;

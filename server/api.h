@@ -33,7 +33,7 @@ struct api_read {
   int (*query)(db *d, api_read *r); /* pool thread; return 0 or set status */
   int64_t id[3];
   double num[4];
-  char str[4][256];
+  char str[5][256];
   int status; /* HTTP status; 200 by default */
   char detail[200];
   json_t *result; /* owned; serialised on the pool thread into out */

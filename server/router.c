@@ -11,6 +11,7 @@
 #include "session.h"
 #include "static_files.h"
 #include "ops.h"
+#include "webhooks.h"
 
 enum { ROUTE_PUBLIC = 0, ROUTE_ADMIN = 1, ROUTE_CORS = 2 };
 
@@ -56,6 +57,11 @@ static const route routes[] = {
     {HTTP_GET, "/api/v1/issues/:issue", api_issue_get, ROUTE_ADMIN},
     {HTTP_PATCH, "/api/v1/issues/:issue", api_issue_update, ROUTE_ADMIN},
     {HTTP_GET, "/api/v1/issues/:issue/events", api_issue_events, ROUTE_ADMIN},
+    {HTTP_POST, "/api/v1/projects/:project/webhooks", webhooks_create, ROUTE_ADMIN},
+    {HTTP_GET, "/api/v1/projects/:project/webhooks", webhooks_list, ROUTE_ADMIN},
+    {HTTP_DELETE, "/api/v1/webhooks/:webhook", webhooks_delete, ROUTE_ADMIN},
+    {HTTP_POST, "/api/v1/webhooks/:webhook/test", webhooks_test, ROUTE_ADMIN},
+    {HTTP_GET, "/api/v1/webhooks/:webhook/deliveries", webhooks_deliveries, ROUTE_ADMIN},
     /* dashboard files */
     {HTTP_GET, "/*", static_files_get, ROUTE_PUBLIC},
     {HTTP_HEAD, "/*", static_files_get, ROUTE_PUBLIC},
@@ -67,9 +73,9 @@ static int match(const char *pattern, const char *path, route_params *p) {
   p->n = 0;
   const char *pp = pattern, *sp = path;
   for (;;) {
+    if (pp[0] == '*') return 1; /* checked first, so the catch-all also matches "/" */
     if (*pp == '\0') return *sp == '\0' || (sp[0] == '/' && sp[1] == '\0');
     if (*sp == '\0') return pp[0] == '/' && pp[1] == '\0';
-    if (pp[0] == '*') return 1;
     if (pp[0] == ':') {
       const char *pend = strchr(pp, '/');
       if (!pend) pend = pp + strlen(pp);

@@ -145,7 +145,7 @@ static json_t *issue_row(sqlite3_stmt *s) {
   " last_release, project_id"
 #define ISSUE_WHERE                                                                                \
   " FROM issues WHERE project_id=?1 AND (?2 IS NULL OR status=?2) AND (?3 IS NULL OR"              \
-  " title LIKE ?3 ESCAPE '\\' OR culprit LIKE ?3 ESCAPE '\\')"
+  " title LIKE ?3 ESCAPE '\\' OR culprit LIKE ?3 ESCAPE '\\') AND (?7 IS NULL OR level=?7)"
 
 static const struct {
   const char *name;
@@ -226,6 +226,7 @@ json_t *q_issues(db *d, const issue_filter *f, int *bad_cursor) {
     sqlite3_bind_int64(s, 5, id);
   }
   sqlite3_bind_int64(s, 6, f->limit + 1);
+  if (f->level) sqlite3_bind_text(s, 7, f->level, -1, SQLITE_STATIC);
   json_t *list = json_array();
   char next[80] = "";
   int64_t n = 0;

@@ -13,6 +13,7 @@ typedef struct issue_filter {
   const char *status; /* NULL = all */
   const char *sort;   /* last_seen | first_seen | count */
   const char *query;  /* substring of title or culprit; NULL = none */
+  const char *level;  /* NULL = any */
   const char *cursor; /* "" = first page */
   int64_t limit;
   double now; /* for the 24-hour histogram */
