@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "db.h"
 #include "log.h"
 
 #define SLUICE_VERSION "0.1.0"
@@ -76,10 +77,21 @@ static const option_def options[] = {
      "per-minute memory rollups older than this are deleted (hourly ones: 4x)"},
     {"delivery-retention-days", "SLUICE_DELIVERY_RETENTION_DAYS", SIZE(delivery_retention_days),
      "30", "webhook delivery records older than this are deleted"},
+    {"webhook-retry-base-ms", "SLUICE_WEBHOOK_RETRY_BASE_MS", SIZE(webhook_retry_base_ms), "5000",
+     "first webhook retry delay; the schedule (x1, x6, x24, x120, x360, x1440, ...) and the "
+     "one-day give-up horizon scale with it (tuning and tests)"},
+    {"webhook-digest-window-ms", "SLUICE_WEBHOOK_DIGEST_WINDOW_MS", SIZE(webhook_digest_window_ms),
+     "10000",
+     "new-issue alerts of a project within this window go to a webhook as one digest (0 = off)"},
     {"max-db-mb", "SLUICE_MAX_DB_MB", SIZE(max_db_mb), "0",
      "cap on the database size; past it the oldest events are evicted (0 = none)"},
     {"rate-limit-per-minute", "SLUICE_RATE_LIMIT_PER_MINUTE", SIZE(rate_limit_per_minute), "0",
      "default events per minute per project key (0 = unlimited)"},
+    {"max-sample-age-days", "SLUICE_MAX_SAMPLE_AGE_DAYS", SIZE(max_sample_age_days), "7",
+     "memory samples older than this are rejected (raise it to replay history)"},
+    /* Hidden (not in --help): makes SQLite answer SQLITE_FULL past N pages, so that tests can
+     * play a full disk without root; raising it (restart) is the disk getting space back. */
+    {"max-db-pages", "SLUICE_MAX_DB_PAGES", SIZE(max_db_pages), "0", NULL},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -184,6 +196,8 @@ static int validate(config *cfg) {
       {"sample-retention-days", cfg->sample_retention_days, 1},
       {"rollup-retention-days", cfg->rollup_retention_days, 1},
       {"delivery-retention-days", cfg->delivery_retention_days, 1},
+      {"webhook-retry-base-ms", cfg->webhook_retry_base_ms, 10},
+      {"max-sample-age-days", cfg->max_sample_age_days, 1},
   };
   for (size_t i = 0; i < sizeof mins / sizeof mins[0]; i++) {
     if (mins[i].v < mins[i].lo) {
@@ -192,6 +206,7 @@ static int validate(config *cfg) {
     }
   }
   if (cfg->max_decoded_bytes < cfg->max_body_bytes) cfg->max_decoded_bytes = cfg->max_body_bytes;
+  db_set_max_pages(cfg->max_db_pages);
   if (!cfg->public_url[0])
     snprintf(cfg->public_url, sizeof cfg->public_url, "http://%s", cfg->listen);
   size_t ul = strlen(cfg->public_url);
@@ -205,6 +220,7 @@ void config_usage(FILE *out) {
                "Every option can also be set through the environment variable shown.\n\n");
   for (size_t i = 0; i < N_OPTIONS; i++) {
     const option_def *o = &options[i];
+    if (!o->help) continue; /* hidden test option */
     fprintf(out, "  --%s%s\n      %s [%s; default: %s]\n", o->flag,
             o->type == OPT_BOOL ? "" : " VALUE", o->help, o->env, o->def[0] ? o->def : "none");
   }

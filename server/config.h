@@ -36,8 +36,12 @@ typedef struct config {
   size_t sample_retention_days; /* raw memory samples */
   size_t rollup_retention_days; /* per-minute rollups; hourly ones live 4x longer */
   size_t delivery_retention_days;
-  size_t max_db_mb;             /* 0 = no cap; else the oldest events are evicted past it */
-  size_t rate_limit_per_minute; /* default per project key; 0 = none */
+  size_t webhook_retry_base_ms;    /* first retry delay; later ones are multiples of it */
+  size_t webhook_digest_window_ms; /* new-issue alerts within this go out as one digest */
+  size_t max_db_mb;                /* 0 = no cap; else the oldest events are evicted past it */
+  size_t rate_limit_per_minute;    /* default per project key; 0 = none */
+  size_t max_db_pages;             /* hidden, for tests: PRAGMA max_page_count; 0 = SQLite's */
+  size_t max_sample_age_days;      /* oldest memory sample accepted (replays of history) */
 } config;
 
 /* Fills *cfg with defaults, then the environment, then argv. Returns 0 on success, 1 when

@@ -7,6 +7,9 @@
 #include "leak.h"
 
 #include <math.h>
+#ifdef LEAK_DEBUG
+#include <stdio.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +26,8 @@
 #define HALF_RATIO    0.65   /* late-half slope must keep this share of the early-half slope */
 #define LIFE_RATIO    0.75   /* second half of the life vs. the first, and late lives' halves */
 #define LIFE_MIN_S    1200.0 /* shorter lives carry no per-life evidence */
+#define SAT_BIC       6.0    /* strong evidence (Kass-Raftery) that growth saturates */
+#define LIN_BIC       0.0    /* ...that growth since birth is linear, not a warm-up */
 #define ENTER_EVALS   2      /* consecutive evaluations with evidence before firing */
 #define RESOLVE_S     7200.0 /* flat this long (event time) before an alert resolves */
 #define VERSION       1u
@@ -204,6 +209,85 @@ static void wstats(const double *t, const double *y, int n, double *tmp, wstat *
     for (int j = i + 1; j < 6; j++) w->mk += (m[j] > m[i]) - (m[j] < m[i]);
 }
 
+/* Residual sum of squares of the least-squares fit y = a + b*x; *b receives the slope. */
+static double ols_rss(const double *x, const double *y, int n, double *b) {
+  double mx = 0, my = 0, sxx = 0, sxy = 0, syy = 0;
+  for (int i = 0; i < n; i++) {
+    mx += x[i];
+    my += y[i];
+  }
+  mx /= n;
+  my /= n;
+  for (int i = 0; i < n; i++) {
+    sxx += (x[i] - mx) * (x[i] - mx);
+    sxy += (x[i] - mx) * (y[i] - my);
+    syy += (y[i] - my) * (y[i] - my);
+  }
+  *b = sxx > 0 ? sxy / sxx : 0;
+  double rss = syy - (sxx > 0 ? sxy * sxy / sxx : 0);
+  return rss > 0 ? rss : 0;
+}
+
+/* Linear growth against saturating growth, by an information criterion. Fits a line and, on a
+ * grid of time scales, an exponential approach y = a + b(1 - e^-(t-o)/tau) and a log curve
+ * y = a + b log(1 + (t-o)/c), both from each origin o in org[0..norg) (the window start, the
+ * process birth). The effective sample size comes from the lag-1 autocorrelation of the best
+ * curve's residuals, so wander does not pass for curvature. Returns the BIC by which the best
+ * increasing saturating curve beats the line (it pays one parameter more: its scale); negative
+ * when the line is better, -inf when nothing grows. */
+static double saturates(const double *t, const double *y, int n, const double *org, int norg) {
+  if (n < 12) return -INFINITY;
+  double x[128], b, span = t[n - 1] - t[0];
+  double rl = ols_rss(t, y, n, &b), best = INFINITY, bo = 0, bs = 0;
+  int bk = 0;
+  if (b <= 0 || span <= 0) return -INFINITY;
+  static const double scale[] = {0.125, 0.25, 0.5, 1.0};
+  for (int o = 0; o < norg; o++)
+    for (int k = 0; k < 8; k++) {
+      double sc = scale[k % 4] * (t[n - 1] - org[o]);
+      if (sc <= 0 || org[o] > t[0]) continue;
+      for (int i = 0; i < n; i++)
+        x[i] = k < 4 ? 1 - exp(-(t[i] - org[o]) / sc) : log1p((t[i] - org[o]) / (0.5 * sc));
+      double rs = ols_rss(x, y, n, &b);
+      if (b > 0 && rs < best) {
+        best = rs;
+        bo = org[o];
+        bs = sc;
+        bk = k;
+      }
+    }
+  if (!isfinite(best)) return -INFINITY;
+  /* residual autocorrelation of the winning curve */
+  for (int i = 0; i < n; i++)
+    x[i] = bk < 4 ? 1 - exp(-(t[i] - bo) / bs) : log1p((t[i] - bo) / (0.5 * bs));
+  double mx = 0, my = 0;
+  ols_rss(x, y, n, &b);
+  for (int i = 0; i < n; i++) {
+    mx += x[i];
+    my += y[i];
+  }
+  mx /= n;
+  my /= n;
+  double num = 0, den = 0, prev = 0;
+  for (int i = 0; i < n; i++) {
+    double r = y[i] - my - b * (x[i] - mx);
+    if (i) num += r * prev;
+    den += r * r;
+    prev = r;
+  }
+  double rho = den > 0 ? num / den : 0;
+  if (rho < 0) rho = 0;
+  if (rho > 0.95) rho = 0.95;
+  double neff = n * (1 - rho) / (1 + rho);
+  if (neff < 4) neff = 4;
+  if (best <= 0) return INFINITY;
+#ifdef LEAK_DEBUG
+  fprintf(stderr, "  sat n=%d span=%.2f o=%.2f sc=%.2f k=%d rho=%.2f neff=%.1f dbic=%.1f\n", n,
+          span, bo, bs, bk, rho, neff, neff * log(rl / best) - log(neff));
+#endif
+  return neff * log(rl / best) - log(neff);
+}
+
 /* Window stats on block means of ~48 blocks: averaging whole sawtooth periods removes their
  * phase noise, and keeps the cost per window O(n). */
 static void wstats_agg(const double *t, const double *y, int n, double *tmp, wstat *w) {
@@ -222,6 +306,27 @@ static void wstats_agg(const double *t, const double *y, int n, double *tmp, wst
     yb[m++] = sy / (e - i);
   }
   wstats(tb, yb, m, tmp, w);
+}
+
+/* Whether the window's growth is better explained by a saturating curve that starts at the
+ * window's start or at the process birth (hours, same clock as t): the BIC margin of
+ * saturates(). Costs ~1000 exp/log, so it
+ * runs only on windows that are otherwise evidence of a leak. */
+static double window_saturates(const double *t, const double *y, int n, double birth) {
+  double tb[128], yb[128];
+  int bs = n / 48 > 1 ? n / 48 : 1, m = 0;
+  for (int i = 0; i < n; i += bs) {
+    int e = i + bs <= n ? i + bs : n;
+    double st = 0, sy = 0;
+    for (int j = i; j < e; j++) {
+      st += t[j];
+      sy += y[j];
+    }
+    tb[m] = st / (e - i);
+    yb[m++] = sy / (e - i);
+  }
+  double org[2] = {t[0] - 0.5 * LEAK_BUCKET_S / 3600.0, birth};
+  return saturates(tb, yb, m, org, birth < org[0] ? 2 : 1);
 }
 
 /* ---- ring access ---- */
@@ -344,7 +449,8 @@ static int evaluate(leak_detector *d, double now) {
   double level_now = nl > 0 ? median_of(y + n - nl, nl, tmp) : 0;
 
   static const double wins[] = {0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48};
-  int evid = 0;
+  double birth_h = (birth - d->t0) / 3600.0;
+  int evid = 0, life_sat = -1; /* life_sat: computed once, when first needed */
   double best_s = 0, best_z = 0;
   for (size_t k = 0; k < sizeof wins / sizeof wins[0] && n >= WIN_MIN_N; k++) {
     int i0 = 0;
@@ -356,7 +462,11 @@ static int evaluate(leak_detector *d, double now) {
     }
     wstat w;
     wstats_agg(t + i0, y + i0, nw, tmp, &w);
-    double zmin = wins[k] < 1 ? 1.5 * Z_MIN : Z_MIN; /* short windows need a strong effect */
+    /* urgency: a worker that reaches its limit soon is flagged on less evidence, one that
+     * would take weeks must show more */
+    double ttl_h = d->limit > level_now && w.s > 0 ? (d->limit - level_now) / w.s : INFINITY;
+    double urg = ttl_h < 6 ? 0.67 : ttl_h < 24 ? 0.85 : ttl_h > 14 * 24 ? 1.25 : 1.0;
+    double zmin = (wins[k] < 1 ? 1.5 * Z_MIN : Z_MIN) * urg; /* short windows: strong effect */
     int ok = w.z >= zmin && w.s >= R_MIN * w.level && w.mk >= 11 && w.s1 >= 0.5 * w.s &&
              w.s2 >= 0.5 * w.s && w.s2 >= HALF_RATIO * w.s1 && w.qr >= HALF_RATIO;
     if (ok) {
@@ -368,7 +478,14 @@ static int evaluate(leak_detector *d, double now) {
         wstats_agg(t, y, i0, tmp, &p);
         pre_flat = p.z < 2 || p.s < R_MIN * p.level;
       }
-      if (!pre_flat && (age_h < AGE_MIN_H || life_decel)) ok = 0;
+      if (!pre_flat) {
+        /* most processes warm up, few leak from birth: the line must beat every saturating
+         * curve clearly before growth since birth counts */
+        if (age_h < AGE_MIN_H || life_decel) ok = 0;
+        if (ok && life_sat < 0 && d->state != LEAK_LEAKING)
+          life_sat = window_saturates(t + n / 3, y + n / 3, n - n / 3, birth_h) > -LIN_BIC;
+        if (life_sat > 0) ok = 0;
+      }
       /* a leak makes new highs; wander and slow cycles come back to where they were */
       if (ok && pre_hours) {
         double mx = -INFINITY;
@@ -384,6 +501,10 @@ static int evaluate(leak_detector *d, double now) {
         if (level_now <= mx + 0.3 * w.s * (tend - t[i0]) || level_now - pmed < 3 * wander) ok = 0;
       }
     }
+    /* growth that levels off (a cache filling, a warm-up) fits a saturating curve better */
+    if (ok && d->state != LEAK_LEAKING && w.z > best_z &&
+        window_saturates(t + i0, y + i0, nw, birth_h) > SAT_BIC)
+      ok = 0;
     if (ok && w.z > best_z) {
       evid = 1;
       best_z = w.z;

@@ -3,8 +3,11 @@
  *   {"worker": id, "first_alert": ts|null, "alerts": [ts...], "fired": n, "resolved": n, ...}
  * first_alert is the first alert start at or after the worker's scored_from; alerts lists every
  * alert start at or after it (at most 64). Offline tool for
- * tests/leak/score.py; single-threaded, bounded by the longest input line (64 MiB). */
+ * tests/leak/score.py; single-threaded, bounded by the longest input line (64 MiB).
+ * With -b it also times the detector alone (samples copied out of JSON first) and prints
+ * samples/s to stderr. */
 #include <jansson.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,17 +17,61 @@
 
 #define LINE_MAX_BYTES (64u << 20)
 
+static double bench_s;   /* -b: seconds spent inside leak_feed */
+static size_t bench_n;   /* -b: samples fed */
+static leak_sample *buf; /* -b: one worker's samples */
+static size_t buf_cap;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Times leak_feed over the worker's samples, already decoded. */
+static void bench_worker(json_t *lives, double limit) {
+  size_t n = 0, i, j;
+  json_t *life, *smp;
+  json_array_foreach(lives, i, life) {
+    leak_sample s = {0};
+    s.pid = (int64_t)json_integer_value(json_object_get(life, "pid"));
+    s.started_at = json_number_value(json_object_get(life, "started_at"));
+    s.limit_bytes = limit > 0 ? limit : 0;
+    json_array_foreach(json_object_get(life, "samples"), j, smp) {
+      if (n == buf_cap) {
+        size_t cap = buf_cap ? buf_cap * 2 : 4096;
+        leak_sample *nb = realloc(buf, cap * sizeof *nb);
+        if (!nb) return;
+        buf = nb;
+        buf_cap = cap;
+      }
+      s.ts = json_number_value(json_array_get(smp, 0));
+      s.rss = json_number_value(json_array_get(smp, 1));
+      buf[n++] = s;
+    }
+  }
+  leak_detector *d = leak_new();
+  if (!d) return;
+  leak_status st;
+  double t = now_s();
+  for (size_t k = 0; k < n; k++) leak_feed(d, &buf[k], &st);
+  bench_s += now_s() - t;
+  bench_n += n;
+  leak_free(d);
+}
+
 static const char *state_name(int s) {
   return s == LEAK_LEAKING ? "leaking" : s == LEAK_OK ? "ok" : "insufficient_data";
 }
 
 /* Replays one worker object; prints its line. Returns 0 or -1 on malformed input. */
-static int replay_worker(json_t *w, int verbose) {
+static int replay_worker(json_t *w, int verbose, int bench) {
   const char *id = json_string_value(json_object_get(w, "worker"));
   json_t *lives = json_object_get(w, "incarnations");
   double scored_from = json_number_value(json_object_get(w, "scored_from"));
   double limit = json_number_value(json_object_get(w, "limit"));
   if (!id || !json_is_array(lives)) return -1;
+  if (bench) bench_worker(lives, limit);
   leak_detector *d = leak_new();
   if (!d) return -1;
   double first = 0;
@@ -74,8 +121,9 @@ static int replay_worker(json_t *w, int verbose) {
 
 int main(int argc, char **argv) {
   int verbose = argc > 2 && strcmp(argv[2], "-v") == 0;
+  int bench = argc > 2 && strcmp(argv[2], "-b") == 0;
   if (argc < 2) {
-    fprintf(stderr, "usage: leak_replay workers.jsonl[.gz] [-v]\n");
+    fprintf(stderr, "usage: leak_replay workers.jsonl[.gz] [-v|-b]\n");
     return 2;
   }
   gzFile f = gzopen(argv[1], "rb");
@@ -92,7 +140,7 @@ int main(int argc, char **argv) {
       if (n) {
         json_error_t err;
         json_t *w = json_loadb(line, n, 0, &err);
-        if (!w || replay_worker(w, verbose) != 0) {
+        if (!w || replay_worker(w, verbose, bench) != 0) {
           fprintf(stderr, "leak_replay: bad worker line: %s\n", w ? "fields" : err.text);
           rc = 1;
         }
@@ -116,5 +164,9 @@ int main(int argc, char **argv) {
   }
   free(line);
   gzclose(f);
+  if (bench && bench_s > 0)
+    fprintf(stderr, "leak_feed: %zu samples in %.3f s = %.2f M samples/s\n", bench_n, bench_s,
+            bench_n / bench_s / 1e6);
+  free(buf);
   return rc;
 }
