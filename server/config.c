@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "db.h"
 #include "log.h"
 
 #define SLUICE_VERSION "0.1.0"
@@ -206,7 +205,6 @@ static int validate(config *cfg) {
     }
   }
   if (cfg->max_decoded_bytes < cfg->max_body_bytes) cfg->max_decoded_bytes = cfg->max_body_bytes;
-  db_set_max_pages(cfg->max_db_pages);
   if (!cfg->public_url[0])
     snprintf(cfg->public_url, sizeof cfg->public_url, "http://%s", cfg->listen);
   size_t ul = strlen(cfg->public_url);

@@ -39,10 +39,11 @@ static const char *const retention_sql[] = {
     " (SELECT id FROM transactions WHERE received < ?1 LIMIT 2000)",
     "DELETE FROM attachments WHERE id IN"
     " (SELECT id FROM attachments WHERE received < ?1 LIMIT 2000)",
-    "DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE updated < ?1 LIMIT "
-    "2000)",
-    "DELETE FROM issue_hours WHERE rowid IN"
-    " (SELECT rowid FROM issue_hours WHERE hour < ?1 / 3600 LIMIT 2000)",
+    /* sessions and issue_hours are WITHOUT ROWID tables: batches go by primary key */
+    "DELETE FROM sessions WHERE (project_id, sid) IN"
+    " (SELECT project_id, sid FROM sessions WHERE updated < ?1 LIMIT 2000)",
+    "DELETE FROM issue_hours WHERE (issue_id, hour) IN"
+    " (SELECT issue_id, hour FROM issue_hours WHERE hour < ?1 / 3600 LIMIT 2000)",
 };
 
 static int retention_run(writer_job *j, db *d) {

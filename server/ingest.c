@@ -496,6 +496,7 @@ static void job_done(writer_job *wj) {
   ingest_job *j = container_of(wj, ingest_job, job);
   app *a = j->a;
   if (wj->status >= 0) {
+    if (a->storage_failing) log_info("storage writable again", NULL);
     a->storage_failing = 0;
     a->counters.events_accepted += j->events_new;
     a->counters.events_duplicate += j->events_dup;
@@ -524,6 +525,9 @@ static void job_done(writer_job *wj) {
     http_respond(j->c, 200, "application/json", NULL, body, (size_t)n);
   } else {
     a->counters.rejected_storage++;
+    if (!a->storage_failing)
+      log_error("storage failing; ingest answers 503 until a write succeeds", "status=%d",
+                wj->status);
     a->storage_failing = 1;
     http_respond_error(j->c, 503, "Retry-After: 5\r\n", "storage unavailable, retry later");
   }

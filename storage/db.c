@@ -15,6 +15,12 @@
 
 #define STMT_CACHE 64
 
+static size_t max_pages; /* db_set_max_pages; 0 = SQLite's default */
+
+void db_set_max_pages(size_t pages) {
+  max_pages = pages;
+}
+
 struct db {
   sqlite3 *h;
   struct {
@@ -134,12 +140,20 @@ db *db_open(const char *path, bool readonly) {
     return d;
   }
   if (db_exec(d,
+              /* auto_vacuum first: once journal_mode=WAL has written the header of a new
+               * file, changing it needs a full VACUUM (migrate() sets it again, harmlessly) */
+              "PRAGMA auto_vacuum=INCREMENTAL;"
               "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"
               "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32000;"
               "PRAGMA journal_size_limit=67108864; PRAGMA wal_autocheckpoint=4000") != SQLITE_OK ||
       migrate(d) != 0) {
     db_close(d);
     return NULL;
+  }
+  if (max_pages) {
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA max_page_count=%zu", max_pages);
+    db_exec(d, pragma);
   }
   return d;
 }

@@ -17,6 +17,10 @@ typedef struct db db;
 /* Opens path (creating its folder's file if needed). readonly connections are for API reads.
  * Returns NULL on failure and logs why. Applies migrations when !readonly. */
 db *db_open(const char *path, bool readonly);
+/* Caps every writer connection opened afterwards at pages pages (PRAGMA max_page_count; 0
+ * leaves SQLite's default). Past it writes fail with SQLITE_FULL, as on a full disk: the
+ * hidden --max-db-pages flag, for tests. Call before starting threads. */
+void db_set_max_pages(size_t pages);
 void db_close(db *d);
 sqlite3 *db_handle(db *d);
 

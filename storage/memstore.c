@@ -505,23 +505,45 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
   return 0;
 }
 
+/* Retention walks the workers and deletes by primary-key range (worker, time), so each
+ * statement is an index seek rather than a scan of every sample; at most RETENTION_ROWS rows
+ * per table per pass. */
+#define RETENTION_ROWS 5000
+
 int64_t memstore_retention(db *d, double now, double raw_days, double minute_days,
                            double hour_days) {
   static const char *const sql[3] = {
-      "DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples WHERE ts < ? LIMIT 5000)",
-      "DELETE FROM rollup_minute WHERE rowid IN"
-      " (SELECT rowid FROM rollup_minute WHERE t < ? LIMIT 5000)",
-      "DELETE FROM rollup_hour WHERE rowid IN (SELECT rowid FROM rollup_hour WHERE t < ? LIMIT "
-      "5000)",
+      "DELETE FROM samples WHERE worker=?1 AND ts IN"
+      " (SELECT ts FROM samples WHERE worker=?1 AND ts < ?2 LIMIT ?3)",
+      "DELETE FROM rollup_minute WHERE worker=?1 AND t IN"
+      " (SELECT t FROM rollup_minute WHERE worker=?1 AND t < ?2 LIMIT ?3)",
+      "DELETE FROM rollup_hour WHERE worker=?1 AND t IN"
+      " (SELECT t FROM rollup_hour WHERE worker=?1 AND t < ?2 LIMIT ?3)",
   };
   const double days[3] = {raw_days, minute_days, hour_days};
-  int64_t total = 0;
-  for (int i = 0; i < 3; i++) {
-    sqlite3_stmt *s = db_stmt(d, sql[i]);
-    if (!s) return -1;
-    sqlite3_bind_double(s, 1, now - days[i] * 86400.0);
-    if (sqlite3_step(s) != SQLITE_DONE) return -1;
-    total += sqlite3_changes(db_handle(d));
+  sqlite3_stmt *w = db_stmt(d, "SELECT id FROM workers ORDER BY id");
+  if (!w) return -1;
+  int64_t total = 0, left[3] = {RETENTION_ROWS, RETENTION_ROWS, RETENTION_ROWS};
+  int rc;
+  while ((rc = sqlite3_step(w)) == SQLITE_ROW && (left[0] > 0 || left[1] > 0 || left[2] > 0)) {
+    int64_t wid = sqlite3_column_int64(w, 0);
+    for (int t = 0; t < 3; t++) {
+      if (left[t] <= 0) continue;
+      sqlite3_stmt *s = db_stmt(d, sql[t]);
+      if (!s) break;
+      sqlite3_bind_int64(s, 1, wid);
+      sqlite3_bind_double(s, 2, now - days[t] * 86400.0);
+      sqlite3_bind_int64(s, 3, left[t]);
+      if (sqlite3_step(s) != SQLITE_DONE) {
+        sqlite3_reset(w);
+        return -1;
+      }
+      int64_t del = sqlite3_changes(db_handle(d));
+      left[t] -= del;
+      total += del;
+    }
   }
+  sqlite3_reset(w);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return -1;
   return total;
 }

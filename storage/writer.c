@@ -54,9 +54,9 @@ static int sql_ok(db *d, const char *sql) {
  * not undo the others. When COMMIT fails every job that had succeeded is marked WRITER_EIO. */
 static void run_batch(writer *w, writer_job *batch, size_t n) {
   double t0 = now_mono();
-  int began = sql_ok(w->d, "BEGIN IMMEDIATE");
+  int began = sql_ok(w->d, "BEGIN IMMEDIATE"), lost = 0;
   for (writer_job *j = batch; j; j = j->next) {
-    if (!began) {
+    if (!began || lost) {
       j->status = WRITER_EIO;
       continue;
     }
@@ -65,11 +65,25 @@ static void run_batch(writer *w, writer_job *batch, size_t n) {
       continue;
     }
     int rc = j->run(j, w->d);
+    if (rc != WRITER_OK && sqlite3_get_autocommit(db_handle(w->d))) {
+      /* SQLite rolled the whole transaction back (SQLITE_FULL, I/O errors): nothing of this
+       * batch is stored, and a SAVEPOINT now would open (and RELEASE commit) a new one. */
+      log_error("transaction rolled back", "err=\"%s\" jobs=%zu", sqlite3_errmsg(db_handle(w->d)),
+                n);
+      lost = 1;
+      j->status = WRITER_EIO;
+      continue;
+    }
     if (rc != WRITER_OK) sql_ok(w->d, "ROLLBACK TO job");
     sql_ok(w->d, "RELEASE job");
     j->status = rc;
   }
-  if (began && !sql_ok(w->d, "COMMIT")) {
+  if (lost) {
+    for (writer_job *j = batch; j; j = j->next) {
+      if (j->status >= 0) j->status = WRITER_EIO;
+    }
+    w->stats.failed_commits++;
+  } else if (began && !sql_ok(w->d, "COMMIT")) {
     log_error("commit failed", "err=\"%s\" jobs=%zu", sqlite3_errmsg(db_handle(w->d)), n);
     sql_ok(w->d, "ROLLBACK");
     for (writer_job *j = batch; j; j = j->next) {
