@@ -20,6 +20,7 @@
 #include "router.h"
 #include "session.h"
 #include "static_files.h"
+#include "webhooks.h"
 
 static app the_app;
 static uv_signal_t sig_term, sig_int;
@@ -101,6 +102,7 @@ int main(int argc, char **argv) {
   log_level_parse(cfg.log_level, &lv);
   log_set_level(lv);
   signal(SIGPIPE, SIG_IGN);
+  db_set_max_pages(cfg.max_db_pages); /* hidden test flag: simulates a full disk */
 
   app *a = &the_app;
   a->cfg = &cfg;
@@ -132,9 +134,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "sluice: out of memory at start\n");
     return 1;
   }
+  if (webhooks_init(a) != 0) {
+    fprintf(stderr, "sluice: cannot start webhook delivery\n");
+    return 1;
+  }
   rc = http_server_listen(a->http, cfg.listen_host, cfg.listen_port);
   if (rc != 0) {
     fprintf(stderr, "sluice: cannot listen on %s: %s\n", cfg.listen, uv_strerror(rc));
+    webhooks_shutdown(a);
     writer_stop(a->writer, NULL, NULL);
     return 1;
   }
@@ -162,6 +169,7 @@ int main(int argc, char **argv) {
   uv_run(a->loop, UV_RUN_DEFAULT);
 
   /* The HTTP side is closed: commit what is queued, then release everything. */
+  webhooks_shutdown(a);
   writer_stop(a->writer, memory_final_flush, a);
   memory_free(a);
   housekeeping_free(a);

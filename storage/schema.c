@@ -76,6 +76,31 @@ const char *const schema_migrations[] = {
     "CREATE TABLE rollup_hour("
     "  worker INTEGER NOT NULL, t INTEGER NOT NULL, n INTEGER NOT NULL, rss_min INTEGER NOT NULL,"
     "  rss_max INTEGER NOT NULL, rss_sum REAL NOT NULL, PRIMARY KEY(worker, t)) WITHOUT ROWID;",
+
+    /* 3: webhooks and their durable outbox. A delivery row is one message to one webhook
+     * (status pending|sending|delivered|failed|digested|cancelled); every attempt is logged.
+     * events is a bit mask (outbox.h). */
+    "CREATE TABLE webhooks("
+    "  id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, url TEXT NOT NULL,"
+    "  kind TEXT NOT NULL, events INTEGER NOT NULL, secret TEXT, created_at REAL NOT NULL,"
+    "  disabled_at REAL, disabled_reason TEXT);"
+    "CREATE INDEX webhooks_project ON webhooks(project_id, id);"
+    "CREATE TABLE deliveries("
+    "  id INTEGER PRIMARY KEY, webhook_id INTEGER NOT NULL, project_id INTEGER NOT NULL,"
+    "  alert_id INTEGER, event TEXT NOT NULL, msg_id TEXT NOT NULL, data TEXT NOT NULL,"
+    "  status TEXT NOT NULL, created_at REAL NOT NULL, next_attempt_at REAL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0, last_status_code INTEGER, last_error TEXT,"
+    "  delivered_at REAL, digest_id INTEGER);"
+    "CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE status='pending';"
+    "CREATE INDEX deliveries_webhook ON deliveries(webhook_id, created_at);"
+    "CREATE INDEX deliveries_created ON deliveries(created_at);"
+    "CREATE TABLE delivery_attempts("
+    "  id INTEGER PRIMARY KEY, delivery_id INTEGER NOT NULL, webhook_id INTEGER NOT NULL,"
+    "  attempt INTEGER NOT NULL, at REAL NOT NULL, duration_ms INTEGER NOT NULL,"
+    "  status_code INTEGER, outcome TEXT NOT NULL, error TEXT, next_attempt_at REAL);"
+    "CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_id, id);"
+    "CREATE INDEX delivery_attempts_webhook ON delivery_attempts(webhook_id);"
+    "CREATE INDEX delivery_attempts_at ON delivery_attempts(at);",
 };
 
 const int schema_migration_count = (int)(sizeof schema_migrations / sizeof schema_migrations[0]);
