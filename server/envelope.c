@@ -6,6 +6,8 @@
  * are left to the caller. Every failure leaves *out empty and explains itself in err. */
 #include "envelope.h"
 
+#include "json_depth.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,31 +29,6 @@ static bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Returns the deepest nesting of objects and arrays in line[0..len), ignoring brackets inside
- * strings, so jansson's own (much larger) recursion limit is never approached. */
-static int json_depth(const char *line, size_t len) {
-  int depth = 0, max = 0;
-  bool in_str = false, esc = false;
-  for (size_t i = 0; i < len; i++) {
-    char c = line[i];
-    if (in_str) {
-      if (esc)
-        esc = false;
-      else if (c == '\\')
-        esc = true;
-      else if (c == '"')
-        in_str = false;
-    } else if (c == '"') {
-      in_str = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max) max = depth;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      depth--;
-    }
-  }
-  return max;
-}
-
 /* Finds the header line starting at buf[*pos]: it ends at the next '\n' or at the end of the
  * body. Parses it as a JSON object into *obj and moves *pos past the '\n'. what names the
  * line in error messages ("envelope header", "item 3 header"). */
@@ -65,7 +42,7 @@ static int parse_header_line(const char *buf, size_t len, size_t *pos, const cha
     set_err(err, errlen, "%s is longer than %d bytes", what, ENVELOPE_HEADER_MAX);
     return -1;
   }
-  if (json_depth(buf + start, line_len) > ENVELOPE_DEPTH_MAX) {
+  if (json_depth(buf + start, line_len, ENVELOPE_DEPTH_MAX) > ENVELOPE_DEPTH_MAX) {
     set_err(err, errlen, "%s nests deeper than %d levels", what, ENVELOPE_DEPTH_MAX);
     return -1;
   }

@@ -15,6 +15,7 @@
 #include "envelope.h"
 #include "event.h"
 #include "events_store.h"
+#include "json_depth.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -53,27 +54,6 @@ typedef struct ingest_job {
 } ingest_job;
 
 /* --- helpers ------------------------------------------------------------------------------- */
-
-int ingest_json_depth_ok(const char *buf, size_t len, size_t max_depth) {
-  size_t depth = 0;
-  int in_str = 0;
-  for (size_t i = 0; i < len; i++) {
-    char ch = buf[i];
-    if (in_str) {
-      if (ch == '\\')
-        i++;
-      else if (ch == '"')
-        in_str = 0;
-    } else if (ch == '"') {
-      in_str = 1;
-    } else if (ch == '{' || ch == '[') {
-      if (++depth > max_depth) return -1;
-    } else if ((ch == '}' || ch == ']') && depth > 0) {
-      depth--;
-    }
-  }
-  return 0;
-}
 
 void ingest_respond_rate_limited(http_conn *c, int seconds, const char *category, const char *scope,
                                  const char *detail) {
@@ -237,7 +217,7 @@ int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *
 
 static json_t *load_object(app *a, const char *buf, size_t len, const char *what, char *err,
                            size_t errlen) {
-  if (ingest_json_depth_ok(buf, len, a->cfg->max_json_depth)) {
+  if (json_depth(buf, len, a->cfg->max_json_depth) > a->cfg->max_json_depth) {
     snprintf(err, errlen, "%s: JSON nested deeper than %zu levels", what, a->cfg->max_json_depth);
     return NULL;
   }

@@ -16,9 +16,6 @@ void ingest_memory(app *a, http_conn *c, http_request *req, const route_params *
 int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *p,
                    int64_t *project_id, char **body, size_t *len);
 
-/* Scans JSON text for nesting deeper than max_depth (strings are skipped). 0 ok, -1 too deep. */
-int ingest_json_depth_ok(const char *buf, size_t len, size_t max_depth);
-
 /* Answers 429 with Retry-After and X-Sentry-Rate-Limits (category may be "" for all). */
 void ingest_respond_rate_limited(http_conn *c, int seconds, const char *category, const char *scope,
                                  const char *detail);

@@ -6,6 +6,8 @@
  * a request is accepted whole or not at all. JSON null counts as absent for optional fields. */
 #include "memory_payload.h"
 
+#include "json_depth.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -80,31 +82,6 @@ static void path_index(char *out, const char *prefix, size_t i) {
   out[0] = '\0';
   path_append(out, prefix);
   path_append(out, idx);
-}
-
-/* Nesting depth of brackets outside strings, stopping early once past max. The body is not
- * yet known to be JSON; this only bounds what jansson will recurse into. */
-static size_t json_depth(const char *s, size_t len, size_t max) {
-  size_t depth = 0, deepest = 0;
-  bool in_str = false, esc = false;
-  for (size_t i = 0; i < len && deepest <= max; i++) {
-    char c = s[i];
-    if (in_str) {
-      if (esc)
-        esc = false;
-      else if (c == '\\')
-        esc = true;
-      else if (c == '"')
-        in_str = false;
-    } else if (c == '"') {
-      in_str = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > deepest) deepest = depth;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      depth--;
-    }
-  }
-  return deepest;
 }
 
 /* The field's value, or NULL when it is absent or JSON null. */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "envelope.h"
-#include "ingest.h"
+#include "json_depth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     assert(it->type != NULL);
     assert(it->payload >= buf && it->payload + it->len <= buf + size);
     (void)strlen(it->type);
-    (void)ingest_json_depth_ok(it->payload, it->len, 64);
+    (void)json_depth(it->payload, it->len, 64);
   }
   envelope_free(&env);
   return 0;

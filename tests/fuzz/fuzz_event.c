@@ -9,13 +9,13 @@
 #include <string.h>
 
 #include "event.h"
-#include "ingest.h"
+#include "json_depth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *buf = (const char *)data;
-  if (ingest_json_depth_ok(buf, size, 64)) return 0;
+  if (json_depth(buf, size, 64) > 64) return 0;
   json_error_t jerr;
   json_t *doc = json_loadb(buf, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
   if (!doc) return 0;
