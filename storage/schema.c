@@ -101,6 +101,12 @@ const char *const schema_migrations[] = {
     "CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_id, id);"
     "CREATE INDEX delivery_attempts_webhook ON delivery_attempts(webhook_id);"
     "CREATE INDEX delivery_attempts_at ON delivery_attempts(at);",
+
+    /* 4: retention reads events by id order, so the per-event time index goes; sessions and
+     * hourly counts get time indexes so their retention never scans. */
+    "DROP INDEX events_received;"
+    "CREATE INDEX sessions_updated ON sessions(updated);"
+    "CREATE INDEX issue_hours_hour ON issue_hours(hour);",
 };
 
 const int schema_migration_count = (int)(sizeof schema_migrations / sizeof schema_migrations[0]);
