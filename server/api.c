@@ -183,13 +183,18 @@ static api_write *write_new(app *a, http_conn *c) {
   return w;
 }
 
-static void write_submit(api_write *w, int (*run)(writer_job *, db *), void (*done)(writer_job *)) {
-  w->job.run = run;
-  w->job.done = done;
-  if (writer_submit(w->a->writer, &w->job) != 0) {
-    http_respond_error(w->c, 503, "Retry-After: 1\r\n", "server busy, retry later");
-    free(w);
+void api_write_submit(app *a, http_conn *c, writer_job *job, int (*run)(writer_job *, db *),
+                      void (*done)(writer_job *), void *owner) {
+  job->run = run;
+  job->done = done;
+  if (writer_submit(a->writer, job) != 0) {
+    http_respond_error(c, 503, "Retry-After: 1\r\n", "server busy, retry later");
+    free(owner);
   }
+}
+
+static void write_submit(api_write *w, int (*run)(writer_job *, db *), void (*done)(writer_job *)) {
+  api_write_submit(w->a, w->c, &w->job, run, done, w);
 }
 
 static int write_failed(api_write *w) {

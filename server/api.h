@@ -45,6 +45,11 @@ api_read *api_read_new(app *a, http_conn *c, int (*query)(db *d, api_read *r));
 /* Submits r; answers 503 itself when the pool refuses. Takes ownership of r. */
 void api_read_submit(api_read *r);
 
+/* Submits a management write job embedded in owner (a malloc'd struct). When the writer
+ * refuses it, answers 503 on c and frees owner; done() is then never called. */
+void api_write_submit(app *a, http_conn *c, writer_job *job, int (*run)(writer_job *, db *),
+                      void (*done)(writer_job *), void *owner);
+
 /* Parses ?limit= (default dflt, 1..max) and ?cursor=; 0 or -1 after answering 400. */
 int api_paging(http_conn *c, http_request *req, int dflt, int max, int64_t *limit, char *cursor,
                size_t cursor_cap);

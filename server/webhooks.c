@@ -1032,12 +1032,7 @@ static api_job *job_new(app *a, http_conn *c) {
 }
 
 static void job_submit(api_job *j, int (*run)(writer_job *, db *), void (*done)(writer_job *)) {
-  j->job.run = run;
-  j->job.done = done;
-  if (writer_submit(j->a->writer, &j->job) != 0) {
-    http_respond_error(j->c, 503, "Retry-After: 1\r\n", "server busy, retry later");
-    free(j);
-  }
+  api_write_submit(j->a, j->c, &j->job, run, done, j);
 }
 
 static void respond_json(http_conn *c, int status, json_t *doc) {
