@@ -139,8 +139,9 @@ static json_t *points(db *d, int64_t wid, double from, double to, int64_t max_po
 
 json_t *q_worker_memory(db *d, int64_t project_id, const char *name, double from, double to,
                         int64_t max_points, int *not_found) {
-  sqlite3_stmt *s = db_stmt(d, "SELECT " WORKER_COLS ", top_allocations, baseline_allocations"
-                               " FROM workers WHERE project_id=? AND name=?");
+  sqlite3_stmt *s = db_stmt(d, "SELECT " WORKER_COLS ", a.latest, a.baseline FROM workers"
+                               " LEFT JOIN worker_allocations a ON a.worker = workers.id"
+                               " WHERE project_id=? AND name=?");
   if (!s) return NULL;
   sqlite3_bind_int64(s, 1, project_id);
   sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);

@@ -15,14 +15,17 @@
 #include "timefmt.h"
 #include "writer.h"
 
-#define CACHE_SLOTS  4096
-#define SAVE_EVERY_S 300.0 /* event time between detector saves of one worker */
+#define CACHE_SLOTS 4096
+#define SAVE_EVERY_SAMPLES                                                                         \
+  360 /* samples fed between detector saves (an hour at 10 s); a crash                             \
+         replays at most these from the samples table */
 
 typedef struct det_entry {
   int64_t wid; /* 0 = free slot */
   leak_detector *det;
   double last_fed_ts; /* event time of the last sample fed */
   double saved_ts;    /* event time of the state last saved */
+  int unsaved;        /* samples fed since the last save */
 } det_entry;
 
 struct memstore {
@@ -38,17 +41,22 @@ static int save_entry(db *d, det_entry *e) {
   unsigned char *blob = NULL;
   size_t len = 0;
   if (leak_save(e->det, &blob, &len) != 0) return WRITER_EIO;
-  sqlite3_stmt *s = db_stmt(d, "UPDATE workers SET detector=?, last_sample_ts=? WHERE id=?");
+  sqlite3_stmt *s = db_stmt(d, "INSERT INTO worker_detectors(worker, fed_ts, state)"
+                               " VALUES(?,?,?) ON CONFLICT(worker) DO UPDATE SET"
+                               " fed_ts=excluded.fed_ts, state=excluded.state");
   if (!s) {
     free(blob);
     return WRITER_EIO;
   }
-  sqlite3_bind_blob(s, 1, blob, (int)len, free);
+  sqlite3_bind_int64(s, 1, e->wid);
   sqlite3_bind_double(s, 2, e->last_fed_ts);
-  sqlite3_bind_int64(s, 3, e->wid);
+  sqlite3_bind_blob(s, 3, blob, (int)len, free);
   int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : WRITER_EIO;
   sqlite3_reset(s);
-  if (rc == 0) e->saved_ts = e->last_fed_ts;
+  if (rc == 0) {
+    e->saved_ts = e->last_fed_ts;
+    e->unsaved = 0;
+  }
   return rc;
 }
 
@@ -57,7 +65,7 @@ int memstore_flush(memstore *m, db *d) {
   for (size_t i = 0; i < CACHE_SLOTS; i++) {
     det_entry *e = &m->slots[i];
     if (!e->wid) continue;
-    if (e->last_fed_ts > e->saved_ts && save_entry(d, e) != 0) rc = -1;
+    if (e->unsaved > 0 && save_entry(d, e) != 0) rc = -1;
   }
   return rc;
 }
@@ -120,8 +128,7 @@ static det_entry *cache_get(memstore *m, db *d, int64_t wid, int *err) {
     *err = WRITER_EIO;
     return NULL;
   }
-  sqlite3_stmt *s =
-      db_stmt(d, "SELECT detector, coalesce(last_sample_ts, 0) FROM workers WHERE id=?");
+  sqlite3_stmt *s = db_stmt(d, "SELECT state, fed_ts FROM worker_detectors WHERE worker=?");
   if (!s) {
     *err = WRITER_EIO;
     return NULL;
@@ -348,8 +355,7 @@ done:
 
 static int leak_alert(db *d, int64_t project_id, const memory_payload *p, int64_t wid,
                       const leak_status *st, double ts, int64_t rss, int started) {
-  sqlite3_stmt *s =
-      db_stmt(d, "SELECT baseline_allocations, top_allocations FROM workers WHERE id=?");
+  sqlite3_stmt *s = db_stmt(d, "SELECT baseline, latest FROM worker_allocations WHERE worker=?");
   if (!s) return WRITER_EIO;
   sqlite3_bind_int64(s, 1, wid);
   json_t *growing = NULL;
@@ -413,9 +419,10 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
     json_t *arr = allocs_json(with_allocs);
     char *text = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
-    sqlite3_stmt *s = db_stmt(d, "UPDATE workers SET top_allocations=?1, baseline_allocations="
-                                 "CASE WHEN ?2 OR baseline_allocations IS NULL THEN ?1 ELSE"
-                                 " baseline_allocations END WHERE id=?3");
+    sqlite3_stmt *s = db_stmt(d, "INSERT INTO worker_allocations(worker, baseline, latest)"
+                                 " VALUES(?3, ?1, ?1) ON CONFLICT(worker) DO UPDATE SET latest=?1,"
+                                 " baseline=CASE WHEN ?2 OR baseline IS NULL THEN ?1 ELSE baseline"
+                                 " END");
     if (!s || !text) {
       free(text);
       return WRITER_EIO;
@@ -456,6 +463,7 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
                       (double)p->worker.memory_limit_bytes};
     if (leak_feed(e->det, &ls, &st) != 0) continue;
     e->last_fed_ts = smp->timestamp;
+    e->unsaved++;
     have_status = 1;
     if (st.transition != LEAK_TR_NONE) {
       int started = st.transition == LEAK_TR_STARTED;
@@ -500,8 +508,7 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
   if (st.projected_limit_at > 0) sqlite3_bind_double(s, 13, st.projected_limit_at);
   sqlite3_bind_int64(s, 14, w.id);
   if (sqlite3_step(s) != SQLITE_DONE) return WRITER_EIO;
-  if (e->last_fed_ts - e->saved_ts >= SAVE_EVERY_S || res->fired || res->resolved)
-    return save_entry(d, e);
+  if (e->unsaved >= SAVE_EVERY_SAMPLES || res->fired || res->resolved) return save_entry(d, e);
   return 0;
 }
 

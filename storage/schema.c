@@ -62,8 +62,13 @@ const char *const schema_migrations[] = {
     "  memory_limit_bytes INTEGER, first_seen REAL NOT NULL, last_seen REAL NOT NULL,"
     "  rss_bytes INTEGER, state TEXT NOT NULL DEFAULT 'insufficient_data',"
     "  slope_bytes_per_hour REAL, confidence REAL, projected_limit_at REAL,"
-    "  last_sample_ts REAL, detector BLOB, top_allocations TEXT, baseline_allocations TEXT,"
     "  UNIQUE(project_id, name));"
+    /* Kept apart from the workers row, which is updated on every batch: SQLite rewrites a whole
+     * record, overflow pages included, on any UPDATE. */
+    "CREATE TABLE worker_detectors("
+    "  worker INTEGER PRIMARY KEY, fed_ts REAL NOT NULL, state BLOB NOT NULL);"
+    "CREATE TABLE worker_allocations("
+    "  worker INTEGER PRIMARY KEY, baseline TEXT, latest TEXT);"
     "CREATE TABLE worker_lives("
     "  worker INTEGER NOT NULL, first_ts REAL NOT NULL, last_ts REAL NOT NULL,"
     "  pid INTEGER, started_at REAL, PRIMARY KEY(worker, first_ts)) WITHOUT ROWID;"

@@ -136,8 +136,8 @@ static void seed_events(int64_t project, long n_events, long n_issues, double no
     if (!x->count) x->first = x->last = t0; /* an issue that drew no events keeps count 0 */
     char fp[64], title[160], culprit[120];
     snprintf(fp, sizeof fp, "seed-%ld", k);
-    snprintf(title, sizeof title, "%s: seeded error %ld in %s", k % 3 ? "TypeError" : "KeyError",
-             k, k % 7 ? "the checkout flow" : "payment webhook");
+    snprintf(title, sizeof title, "%s: seeded error %ld in %s", k % 3 ? "TypeError" : "KeyError", k,
+             k % 7 ? "the checkout flow" : "payment webhook");
     snprintf(culprit, sizeof culprit, "handler%ld(/srv/app/module_%ld.js)", k, k % 97);
     sqlite3_bind_int64(ins, 1, first_issue + k);
     sqlite3_bind_int64(ins, 2, project);
@@ -182,7 +182,7 @@ static void seed_workers(int64_t project, long n_workers, double raw_days, doubl
   double t_raw = floor((now - raw_days * 86400.0 + 60.0) / 60.0) * 60.0;
   sqlite3_stmt *wk = prep("INSERT INTO workers(project_id, name, host, service, release, pid,"
                           " started_at, memory_limit_bytes, first_seen, last_seen, rss_bytes,"
-                          " state, last_sample_ts) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                          " state) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
   sqlite3_stmt *life = prep("INSERT INTO worker_lives(worker, first_ts, last_ts, pid, started_at)"
                             " VALUES(?,?,?,?,?)");
   sqlite3_stmt *smp = prep("INSERT INTO samples(worker, ts, rss) VALUES(?,?,?)");
@@ -208,7 +208,6 @@ static void seed_workers(int64_t project, long n_workers, double raw_days, doubl
     sqlite3_bind_double(wk, 10, last);
     sqlite3_bind_int64(wk, 11, rss_at(w, last, t_roll));
     sqlite3_bind_text(wk, 12, w % 4 == 0 ? "leaking" : "ok", -1, SQLITE_STATIC);
-    sqlite3_bind_double(wk, 13, last);
     step(wk);
     int64_t wid = sqlite3_last_insert_rowid(h);
     sqlite3_bind_int64(life, 1, wid);
