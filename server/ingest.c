@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "event.h"
 #include "events_store.h"
 #include "json_depth.h"
+#include "json_prune.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -215,17 +217,53 @@ int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *
 
 /* --- parsing items ------------------------------------------------------------------------- */
 
-static json_t *load_object(app *a, const char *buf, size_t len, const char *what, char *err,
-                           size_t errlen) {
-  if (json_depth(buf, len, a->cfg->max_json_depth) > a->cfg->max_json_depth) {
-    snprintf(err, errlen, "%s: JSON nested deeper than %zu levels", what, a->cfg->max_json_depth);
-    return NULL;
-  }
+#define LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
+
+/* Loads buf as one JSON object. With prune set (events), json_prune validates buf and drops
+ * the members event_normalize never reads (json_prune_event_keys) into a copy, and jansson
+ * builds only that: most of an SDK event is frame locals, source lines and context. The
+ * stored payload stays buf as received. Returns NULL with err set ("<what>: ...") on error. */
+static json_t *load_object(app *a, const char *buf, size_t len, bool prune, const char *what,
+                           char *err, size_t errlen) {
   json_error_t jerr;
-  json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+  json_t *doc;
+  if (prune) {
+    json_prune_opts opts = {json_prune_event_keys, json_prune_event_keys_n, a->cfg->max_json_depth};
+    char perr[160];
+    size_t clen;
+    char *copy = malloc(len ? len : 1);
+    if (!copy) {
+      snprintf(err, errlen, "%s: out of memory", what);
+      return NULL;
+    }
+    if (json_prune(buf, len, &opts, copy, &clen, perr, sizeof perr) != JSON_PRUNE_OK) {
+      free(copy);
+      snprintf(err, errlen, "%s: %s", what, perr);
+      return NULL;
+    }
+    doc = json_loadb(copy, clen, LOAD_FLAGS, &jerr);
+    free(copy);
+    if (!doc) {
+      /* What jansson refuses in the copy (a duplicate key, a top level that is neither object
+       * nor array) is in buf too: load buf to say where. */
+      json_error_t full_err;
+      json_t *full = json_loadb(buf, len, LOAD_FLAGS, &full_err);
+      if (!full) {
+        jerr = full_err;
+      } else {
+        json_decref(full);
+        jerr.position = 0;
+      }
+    }
+  } else {
+    if (json_depth(buf, len, a->cfg->max_json_depth) > a->cfg->max_json_depth) {
+      snprintf(err, errlen, "%s: JSON nested deeper than %zu levels", what, a->cfg->max_json_depth);
+      return NULL;
+    }
+    doc = json_loadb(buf, len, LOAD_FLAGS, &jerr);
+  }
   if (!doc) {
-    snprintf(err, errlen, "%s: malformed JSON at line %d column %d: %s", what, jerr.line,
-             jerr.column, jerr.text);
+    snprintf(err, errlen, "%s: malformed JSON at byte %d: %s", what, jerr.position, jerr.text);
     return NULL;
   }
   if (!json_is_object(doc)) {
@@ -238,7 +276,7 @@ static json_t *load_object(app *a, const char *buf, size_t len, const char *what
 
 static int parse_event(ingest_job *j, const char *payload, size_t len, const char *header_id,
                        const char *what, char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, what, err, errlen);
+  json_t *doc = load_object(j->a, payload, len, true, what, err, errlen);
   if (!doc) return -1;
   if (header_id && !json_object_get(doc, "event_id"))
     json_object_set_new(doc, "event_id", json_string(header_id));
@@ -274,7 +312,7 @@ static double json_time(const json_t *v, double dflt) {
 
 static int parse_transaction(ingest_job *j, const char *payload, size_t len, const char *what,
                              char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, what, err, errlen);
+  json_t *doc = load_object(j->a, payload, len, false, what, err, errlen);
   if (!doc) return -1;
   char id[33];
   const char *eid = json_string_value(json_object_get(doc, "event_id"));
@@ -306,7 +344,7 @@ static const char *str_or(const json_t *v, const char *dflt) {
 
 static int parse_session(ingest_job *j, const char *payload, size_t len, const char *what,
                          char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, what, err, errlen);
+  json_t *doc = load_object(j->a, payload, len, false, what, err, errlen);
   if (!doc) return -1;
   json_t *attrs = json_object_get(doc, "attrs");
   const char *sid = json_string_value(json_object_get(doc, "sid"));
@@ -341,7 +379,7 @@ static int parse_session(ingest_job *j, const char *payload, size_t len, const c
 
 static int parse_sessions(ingest_job *j, const char *payload, size_t len, const char *what,
                           char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, what, err, errlen);
+  json_t *doc = load_object(j->a, payload, len, false, what, err, errlen);
   if (!doc) return -1;
   json_t *attrs = json_object_get(doc, "attrs");
   json_t *aggs = json_object_get(doc, "aggregates");
@@ -370,7 +408,7 @@ static int parse_sessions(ingest_job *j, const char *payload, size_t len, const 
 
 static int parse_client_report(ingest_job *j, const char *payload, size_t len, const char *what,
                                char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, what, err, errlen);
+  json_t *doc = load_object(j->a, payload, len, false, what, err, errlen);
   if (!doc) return -1;
   json_t *list = json_object_get(doc, "discarded_events");
   if (list && !json_is_array(list)) {
