@@ -1,9 +1,9 @@
 /* webhooks: alert notifications to Slack and to signed generic endpoints, from the durable
  * outbox (storage/outbox.h). Owns the alert hook (rows are written in the alert's own
  * transaction), the delivery loop (claim due rows through the writer, POST them through
- * http_client, record every attempt through the writer), payload building, the per-webhook
- * throttle, backoff, and the /api/v1 webhook endpoints. Loop thread, except the alert hook
- * (writer thread). Never touches SQLite from the loop. State lives in app->ext[WEBHOOKS_EXT]. */
+ * http_client, record every attempt through the writer), the per-webhook throttle, backoff, and the
+ * /api/v1 webhook endpoints. Loop thread, except the alert hook (writer thread). Never touches
+ * SQLite from the loop. State lives in app->ext[WEBHOOKS_EXT]. */
 #ifndef SLUICE_WEBHOOKS_H
 #define SLUICE_WEBHOOKS_H
 #include <stddef.h>
@@ -25,20 +25,5 @@ void webhooks_list(app *a, http_conn *c, http_request *req, const route_params *
 void webhooks_delete(app *a, http_conn *c, http_request *req, const route_params *p);
 void webhooks_test(app *a, http_conn *c, http_request *req, const route_params *p);
 void webhooks_deliveries(app *a, http_conn *c, http_request *req, const route_params *p);
-
-/* --- pure helpers (any thread; exposed for tests) ------------------------------------------ */
-
-/* 0 when url is a well-formed http(s) URL with a host; else -1 and a reason in why. */
-int webhooks_url_check(const char *url, char *why, size_t cap);
-/* 0 when secret is "whsec_" + base64 of 24..64 bytes. */
-int webhooks_secret_check(const char *secret);
-/* Standard Webhooks signature "v1,<base64>" of "{id}.{ts}.{body}" into out. 0 or -1. */
-int webhooks_sign(const char *secret, const char *msg_id, long long ts, const char *body,
-                  size_t len, char *out, size_t cap);
-/* Message bodies (malloc'd JSON, NUL-terminated) for an outbox row's event and data.
- * NULL when out of memory or data is not JSON. */
-char *webhooks_slack_body(const char *event, const char *data, const char *public_url);
-char *webhooks_generic_body(const char *event, const char *msg_id, const char *data,
-                            const char *public_url);
 
 #endif
