@@ -3,9 +3,12 @@
  * clock or does I/O. Invariants: the bucket ring holds only the current life, oldest first, with
  * strictly increasing bucket indexes; the newest bucket is still filling and is never analysed;
  * every decision is a function of the fed samples alone, so save/load and replay are exact.
- * Memory is fixed per worker: LEAK_NB buckets plus LEAK_NL life summaries. */
+ * Memory is fixed per worker: LEAK_NB buckets (and their series cache) plus LEAK_NL life
+ * summaries. An evaluation blocks each window once and computes its statistics in stages, only
+ * as far as its tests need them. */
 #include "leak.h"
 
+#include <assert.h>
 #include <math.h>
 #ifdef LEAK_DEBUG
 #include <stdio.h>
@@ -63,6 +66,9 @@ struct leak_detector {
   int32_t pending;          /* consecutive evaluations with leak evidence */
   double flat_since;        /* event time flat evidence began while leaking; 0 none */
   double slope, conf, proj; /* last reported status */
+  double ct[LEAK_NB];       /* by ring slot, closed buckets only: t of the bucket (hours since
+                               t0) and mean rss; derived from ring, not saved */
+  double cy[LEAK_NB];
 };
 
 typedef struct {
@@ -75,29 +81,45 @@ typedef struct {
 
 /* ---- small robust statistics ---- */
 
-/* k-th smallest of a[0..n) (reorders a). */
+/* k-th smallest of a[0..n) (reorders a; afterwards a[0..k) holds the k smaller ones).
+ * Quickselect with a median-of-three pivot and a branch-free partition, since the compares are
+ * unpredictable; insertion sort for the last few. */
 static double select_k(double *a, int n, int k) {
   int lo = 0, hi = n - 1;
-  while (lo < hi) {
-    double p = a[lo + (hi - lo) / 2];
-    int i = lo, j = hi;
-    while (i <= j) {
-      while (a[i] < p) i++;
-      while (a[j] > p) j--;
-      if (i <= j) {
-        double t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j)
-      hi = j;
-    else if (k >= i)
-      lo = i;
+  while (hi - lo > 4) {
+    int mid = lo + (hi - lo) / 2;
+    double x = a[lo], y = a[mid], z = a[hi], p;
+    int pi;
+    if (x < y)
+      pi = y < z ? mid : x < z ? hi : lo;
     else
-      return a[k];
+      pi = x < z ? lo : y < z ? hi : mid;
+    p = a[pi];
+    a[pi] = a[hi];
+    a[hi] = p;
+    int s = lo; /* a[lo..s) < p <= a[s..i) */
+    for (int i = lo; i < hi; i++) {
+      double v = a[i];
+      a[i] = a[s];
+      a[s] = v;
+      s += v < p;
+    }
+    a[hi] = a[s];
+    a[s] = p;
+    if (k == s) return p;
+    if (k < s)
+      hi = s - 1;
+    else
+      lo = s + 1;
+  }
+  for (int i = lo + 1; i <= hi; i++) {
+    double v = a[i];
+    int j = i - 1;
+    while (j >= lo && a[j] > v) {
+      a[j + 1] = a[j];
+      j--;
+    }
+    a[j + 1] = v;
   }
   return a[k];
 }
@@ -163,50 +185,6 @@ static double quad_ratio(const double *t, const double *y, int n, double s, doub
   double start = b1 - 2 * b2, end = b1 + 2 * b2;
   if (start <= 0) return 1e9;
   return end / start;
-}
-
-static void wstats(const double *t, const double *y, int n, double *tmp, wstat *w) {
-  w->s = lag_slope(t, y, n, tmp);
-  w->s1 = lag_slope(t, y, n / 2, tmp);
-  w->s2 = lag_slope(t + n / 2, y + n / 2, n - n / 2, tmp);
-  w->level = median_of(y, n, tmp);
-  for (int i = 0; i < n; i++) tmp[i] = y[i] - w->s * t[i];
-  double c = median(tmp, n);
-  for (int i = 0; i < n; i++) tmp[i] = fabs(y[i] - w->s * t[i] - c);
-  double sigma = 1.4826 * median(tmp, n);
-  double floor_sigma = 1e-6 * fabs(w->level) + 1.0;
-  if (sigma < floor_sigma) sigma = floor_sigma;
-  /* lag-1 autocorrelation of winsorised residuals: wander (OU, slow cycles) shrinks the
-   * effective sample size so a short excursion is not mistaken for a trend */
-  double num = 0, den = 0, prev = 0, mt = 0;
-  for (int i = 0; i < n; i++) mt += t[i];
-  mt /= n;
-  double vt = 0;
-  for (int i = 0; i < n; i++) {
-    double r = (y[i] - w->s * t[i] - c) / sigma;
-    if (r > 3) r = 3;
-    if (r < -3) r = -3;
-    if (i) num += r * prev;
-    den += r * r;
-    prev = r;
-    vt += (t[i] - mt) * (t[i] - mt);
-  }
-  w->qr = quad_ratio(t, y, n, w->s, c, sigma);
-  double rho = den > 0 ? num / den : 0;
-  if (rho < 0) rho = 0;
-  if (rho > 0.95) rho = 0.95;
-  double neff = n * (1 - rho) / (1 + rho);
-  if (neff < 2) neff = 2;
-  double se = 1.2 * sigma / sqrt(vt / n * neff);
-  w->z = se > 0 ? w->s / se : 0;
-  /* Mann-Kendall over 6 segment medians: the level must keep rising, not jump once */
-  double m[6];
-  int seg = n / 6;
-  w->mk = 0;
-  if (seg < 2) return;
-  for (int k = 0; k < 6; k++) m[k] = median_of(y + k * seg, seg, tmp);
-  for (int i = 0; i < 6; i++)
-    for (int j = i + 1; j < 6; j++) w->mk += (m[j] > m[i]) - (m[j] < m[i]);
 }
 
 /* Residual sum of squares of the least-squares fit y = a + b*x; *b receives the slope. */
@@ -288,45 +266,196 @@ static double saturates(const double *t, const double *y, int n, const double *o
   return neff * log(rl / best) - log(neff);
 }
 
-/* Window stats on block means of ~48 blocks: averaging whole sawtooth periods removes their
- * phase noise, and keeps the cost per window O(n). */
-static void wstats_agg(const double *t, const double *y, int n, double *tmp, wstat *w) {
-  double tb[128], yb[128]; /* n < 96 gives at most 95 blocks of 1, else < 73 blocks */
-  int bs = n / 48 > 1 ? n / 48 : 1, m = 0;
-  memset(w, 0, sizeof *w);
-  if (n < 4) return;
-  for (int i = 0; i < n; i += bs) {
+/* ---- windows: block means and their statistics, computed in stages on demand ---- */
+
+#define WIN_MAXB 96 /* block means per window: n < 96 gives <= 95 blocks of 1, else < 73 */
+#define WIN_MEMO 32 /* windows per evaluation: 13 + their 13 pre-windows + life, trail, summary */
+
+enum { ST_S = 1, ST_L = 2, ST_Z = 4, ST_QR = 8, ST_HALF = 16, ST_ALL = 31 }; /* win.done */
+
+/* One window of the closed series. Stages: ST_S fills s; ST_L level; ST_Z z (and c, sigma);
+ * ST_QR qr; ST_HALF s1, s2 and mk. Most windows are rejected on their slope or z alone, so the
+ * dearer stages rarely run; every stage gives the same value whenever it runs. */
+typedef struct {
+  int i0, n;                        /* closed buckets [i0, i0 + n) */
+  int m;                            /* block means in tb/yb */
+  int done;                         /* ST_* stages computed */
+  double c, sigma;                  /* robust line's intercept and residual scale (ST_Z) */
+  double tb[WIN_MAXB], yb[WIN_MAXB]; /* block means of t and y */
+  wstat w;
+} win;
+
+/* The closed series of one evaluation (or of a closing life) and the windows taken from it. */
+typedef struct {
+  const double *t, *y; /* hours since t0 and mean rss of each bucket, oldest first */
+  int n;               /* buckets */
+  int nwin;            /* windows in use */
+  double tmp[128];     /* scratch for medians, >= WIN_MAXB */
+  win wins[WIN_MEMO];
+} series;
+
+/* Block means of ~48 blocks: averaging whole sawtooth periods removes their phase noise. Each
+ * block is summed left to right as always; four blocks at a time only to overlap the adds. */
+static void win_blocks(win *a, const double *t, const double *y, int n) {
+  int bs = n / 48 > 1 ? n / 48 : 1, m = 0, i = 0;
+  if (bs == 1) { /* blocks of one: the mean is the value */
+    memcpy(a->tb, t, (size_t)n * sizeof *t);
+    memcpy(a->yb, y, (size_t)n * sizeof *y);
+    a->m = n;
+    return;
+  }
+  for (; i + 4 * bs <= n; i += 4 * bs, m += 4) {
+    const double *pt = t + i, *py = y + i;
+    double t0 = 0, t1 = 0, t2 = 0, t3 = 0, y0 = 0, y1 = 0, y2 = 0, y3 = 0;
+    for (int j = 0; j < bs; j++) {
+      t0 += pt[j];
+      t1 += pt[j + bs];
+      t2 += pt[j + 2 * bs];
+      t3 += pt[j + 3 * bs];
+      y0 += py[j];
+      y1 += py[j + bs];
+      y2 += py[j + 2 * bs];
+      y3 += py[j + 3 * bs];
+    }
+    a->tb[m] = t0 / bs;
+    a->tb[m + 1] = t1 / bs;
+    a->tb[m + 2] = t2 / bs;
+    a->tb[m + 3] = t3 / bs;
+    a->yb[m] = y0 / bs;
+    a->yb[m + 1] = y1 / bs;
+    a->yb[m + 2] = y2 / bs;
+    a->yb[m + 3] = y3 / bs;
+  }
+  for (; i < n; i += bs) {
     int e = i + bs <= n ? i + bs : n;
     double st = 0, sy = 0;
     for (int j = i; j < e; j++) {
       st += t[j];
       sy += y[j];
     }
-    tb[m] = st / (e - i);
-    yb[m++] = sy / (e - i);
+    a->tb[m] = st / (e - i);
+    a->yb[m++] = sy / (e - i);
   }
-  wstats(tb, yb, m, tmp, w);
+  a->m = m;
 }
 
-/* Whether the window's growth is better explained by a saturating curve that starts at the
- * window's start or at the process birth (hours, same clock as t): the BIC margin of
- * saturates(). Costs ~1000 exp/log, so it
- * runs only on windows that are otherwise evidence of a leak. */
-static double window_saturates(const double *t, const double *y, int n, double birth) {
-  double tb[128], yb[128];
-  int bs = n / 48 > 1 ? n / 48 : 1, m = 0;
-  for (int i = 0; i < n; i += bs) {
-    int e = i + bs <= n ? i + bs : n;
-    double st = 0, sy = 0;
-    for (int j = i; j < e; j++) {
-      st += t[j];
-      sy += y[j];
-    }
-    tb[m] = st / (e - i);
-    yb[m++] = sy / (e - i);
+/* The window of n buckets from i0, from this evaluation's memo or newly blocked (no stage
+ * computed yet). Pointers stay valid for the life of the series. */
+static win *series_win(series *e, int i0, int n) {
+  for (int k = 0; k < e->nwin; k++)
+    if (e->wins[k].i0 == i0 && e->wins[k].n == n) return &e->wins[k];
+  assert(e->nwin < WIN_MEMO);
+  win *a = &e->wins[e->nwin++];
+  a->i0 = i0;
+  a->n = n;
+  a->done = 0;
+  memset(&a->w, 0, sizeof a->w);
+  win_blocks(a, e->t + i0, e->y + i0, n);
+  if (n < 4) a->done = ST_ALL; /* too short: every statistic is 0 */
+  return a;
+}
+
+/* Whether w.s >= R_MIN * w.level cannot hold, decided without the level where possible: a
+ * falling slope fails (the level is positive), and so does one below R_MIN times the lowest
+ * block mean (rounding is monotone, so R_MIN * level >= R_MIN * min). */
+static int win_too_slow(const win *a) {
+  if (a->w.s < 0) return 1;
+  double lo = a->yb[0];
+  for (int i = 1; i < a->m; i++)
+    if (a->yb[i] < lo) lo = a->yb[i];
+  return a->w.s < R_MIN * lo;
+}
+
+/* Computes the stages in need (and those they rest on) that a has not computed yet. */
+static void win_need(series *e, win *a, int need) {
+  if (need & ST_QR) need |= ST_Z;
+  if (need & ST_Z) need |= ST_L;
+  if ((a->done & need) == need) return;
+  const double *t = a->tb, *y = a->yb;
+  double *tmp = e->tmp;
+  int n = a->m;
+  wstat *w = &a->w;
+  if (!(a->done & ST_S)) {
+    w->s = lag_slope(t, y, n, tmp);
+    a->done |= ST_S;
   }
-  double org[2] = {t[0] - 0.5 * LEAK_BUCKET_S / 3600.0, birth};
-  return saturates(tb, yb, m, org, birth < org[0] ? 2 : 1);
+  if ((need & ST_L) && !(a->done & ST_L)) {
+    w->level = median_of(y, n, tmp);
+    a->done |= ST_L;
+  }
+  if ((need & ST_Z) && !(a->done & ST_Z)) {
+    for (int i = 0; i < n; i++) tmp[i] = y[i] - w->s * t[i];
+    double c = median(tmp, n);
+    for (int i = 0; i < n; i++) tmp[i] = fabs(y[i] - w->s * t[i] - c);
+    double sigma = 1.4826 * median(tmp, n);
+    double floor_sigma = 1e-6 * fabs(w->level) + 1.0;
+    if (sigma < floor_sigma) sigma = floor_sigma;
+    /* lag-1 autocorrelation of winsorised residuals: wander (OU, slow cycles) shrinks the
+     * effective sample size so a short excursion is not mistaken for a trend */
+    double num = 0, den = 0, prev = 0, mt = 0;
+    for (int i = 0; i < n; i++) mt += t[i];
+    mt /= n;
+    double vt = 0;
+    for (int i = 0; i < n; i++) {
+      double r = (y[i] - w->s * t[i] - c) / sigma;
+      if (r > 3) r = 3;
+      if (r < -3) r = -3;
+      if (i) num += r * prev;
+      den += r * r;
+      prev = r;
+      vt += (t[i] - mt) * (t[i] - mt);
+    }
+    double rho = den > 0 ? num / den : 0;
+    if (rho < 0) rho = 0;
+    if (rho > 0.95) rho = 0.95;
+    double neff = n * (1 - rho) / (1 + rho);
+    if (neff < 2) neff = 2;
+    double se = 1.2 * sigma / sqrt(vt / n * neff);
+    w->z = se > 0 ? w->s / se : 0;
+    a->c = c;
+    a->sigma = sigma;
+    a->done |= ST_Z;
+  }
+  if ((need & ST_QR) && !(a->done & ST_QR)) {
+    w->qr = quad_ratio(t, y, n, w->s, a->c, a->sigma);
+    a->done |= ST_QR;
+  }
+  if ((need & ST_HALF) && !(a->done & ST_HALF)) {
+    w->s1 = lag_slope(t, y, n / 2, tmp);
+    w->s2 = lag_slope(t + n / 2, y + n / 2, n - n / 2, tmp);
+    /* Mann-Kendall over 6 segment medians: the level must keep rising, not jump once */
+    double m[6];
+    int seg = n / 6;
+    w->mk = 0;
+    if (seg >= 2) {
+      for (int k = 0; k < 6; k++) m[k] = median_of(y + k * seg, seg, tmp);
+      for (int i = 0; i < 6; i++)
+        for (int j = i + 1; j < 6; j++) w->mk += (m[j] > m[i]) - (m[j] < m[i]);
+    }
+    a->done |= ST_HALF;
+  }
+}
+
+/* Whether window a's growth is better explained by a saturating curve that starts at the
+ * window's start or at the process birth (hours, same clock as t): the BIC margin of
+ * saturates() over the window's block means. Costs ~1000 exp/log, so it runs only on windows
+ * that are otherwise evidence of a leak. */
+static double window_saturates(const series *e, const win *a, double birth) {
+  double org[2] = {e->t[a->i0] - 0.5 * LEAK_BUCKET_S / 3600.0, birth};
+  return saturates(a->tb, a->yb, a->m, org, birth < org[0] ? 2 : 1);
+}
+
+/* Index of the first of t[0..n) (increasing) that is >= x; n if none. */
+static int first_at(const double *t, int n, double x) {
+  int lo = 0, hi = n;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (t[mid] < x)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
 }
 
 /* ---- ring access ---- */
@@ -335,43 +464,63 @@ static const bucket *bk(const leak_detector *d, int i) {
   return &d->ring[(d->head + i) % LEAK_NB];
 }
 
-/* Closed buckets of the current life as (hours since t0, mean rss); returns their count. */
-static int closed_series(const leak_detector *d, double *t, double *y) {
-  int n = d->nb - 1;
-  for (int i = 0; i < n; i++) {
-    const bucket *b = bk(d, i);
-    t[i] = (b->idx + 0.5) * LEAK_BUCKET_S / 3600.0;
-    y[i] = b->sum / b->n;
+/* Fills the series cache of the bucket in ring slot k, once it is closed. */
+static void cache_bucket(leak_detector *d, int k) {
+  const bucket *b = &d->ring[k];
+  d->ct[k] = (b->idx + 0.5) * LEAK_BUCKET_S / 3600.0;
+  d->cy[k] = b->sum / b->n;
+}
+
+/* The closed buckets of the current life as a series, from the cache: in place while the ring
+ * does not wrap, else copied into tbuf/ybuf (LEAK_NB each). */
+static void closed_series(const leak_detector *d, series *e, double *tbuf, double *ybuf) {
+  int n = d->nb - 1 > 0 ? d->nb - 1 : 0, first = LEAK_NB - d->head;
+  e->n = n;
+  e->nwin = 0;
+  if (n <= first) {
+    e->t = d->ct + d->head;
+    e->y = d->cy + d->head;
+    return;
   }
-  return n > 0 ? n : 0;
+  memcpy(tbuf, d->ct + d->head, (size_t)first * sizeof *tbuf);
+  memcpy(tbuf + first, d->ct, (size_t)(n - first) * sizeof *tbuf);
+  memcpy(ybuf, d->cy + d->head, (size_t)first * sizeof *ybuf);
+  memcpy(ybuf + first, d->cy, (size_t)(n - first) * sizeof *ybuf);
+  e->t = tbuf;
+  e->y = ybuf;
 }
 
 /* ---- lives ---- */
 
-/* Summary of the current life from its buckets (the partial one too when all is set): the
- * trend of its late two thirds, where a warm-up has settled. Returns 0, or -1 if too short. */
-static int summarize_life(const leak_detector *d, int all, life_sum *ls) {
-  double t[LEAK_NB], y[LEAK_NB], tmp[LEAK_NB];
-  int n = all ? d->nb : d->nb - 1;
+/* Summary of a life from its series: the trend of its late two thirds, where a warm-up has
+ * settled. Returns 0, or -1 if too short. */
+static int summarize_life(const leak_detector *d, series *e, life_sum *ls) {
+  int n = e->n;
   if (n < 2) return -1;
-  for (int i = 0; i < n; i++) {
-    const bucket *b = bk(d, i);
-    t[i] = (b->idx + 0.5) * LEAK_BUCKET_S / 3600.0;
-    y[i] = b->sum / b->n;
-  }
-  double cut = t[0] + (t[n - 1] - t[0]) / 3;
-  int i0 = 0;
-  while (i0 < n && t[i0] < cut) i0++;
+  int i0 = first_at(e->t, n, e->t[0] + (e->t[n - 1] - e->t[0]) / 3);
   if (n - i0 < 8) return -1;
-  wstat w;
-  wstats_agg(t + i0, y + i0, n - i0, tmp, &w);
-  *ls = (life_sum){d->t0, d->last_ts, w.s, w.s1, w.s2, w.z, w.level};
+  win *a = series_win(e, i0, n - i0);
+  win_need(e, a, ST_Z | ST_HALF);
+  *ls = (life_sum){d->t0, d->last_ts, a->w.s, a->w.s1, a->w.s2, a->w.z, a->w.level};
   return 0;
 }
 
 static void close_life(leak_detector *d) {
+  if (d->last_ts - d->t0 < LIFE_MIN_S) return;
+  /* all buckets, the partial newest one too */
+  series e;
+  double t[LEAK_NB], y[LEAK_NB];
+  for (int i = 0; i < d->nb; i++) {
+    const bucket *b = bk(d, i);
+    t[i] = (b->idx + 0.5) * LEAK_BUCKET_S / 3600.0;
+    y[i] = b->sum / b->n;
+  }
+  e.t = t;
+  e.y = y;
+  e.n = d->nb;
+  e.nwin = 0;
   life_sum ls;
-  if (d->last_ts - d->t0 < LIFE_MIN_S || summarize_life(d, 1, &ls) != 0) return;
+  if (summarize_life(d, &e, &ls) != 0) return;
   if (d->nlives == LEAK_NL) {
     memmove(d->lives, d->lives + 1, (LEAK_NL - 1) * sizeof d->lives[0]);
     d->nlives--;
@@ -382,12 +531,13 @@ static void close_life(leak_detector *d) {
 /* Evidence from completed lives: every life grows the same way, linearly, in its late part
  * (a warm-up levels off there, a recycled leak does not). Returns 1 leak, 0 none; *flat is set
  * when the recent lives show no growth at all. */
-static int cross_life(const leak_detector *d, double *slope, double *z, int *flat) {
+static int cross_life(const leak_detector *d, series *e, double *slope, double *z, int *flat) {
   life_sum l[7];
   int k = d->nlives < 6 ? d->nlives : 6;
   memcpy(l, d->lives + d->nlives - k, (size_t)k * sizeof l[0]);
-  /* the running life counts once it is as long as a short completed one */
-  if (d->last_ts - d->t0 >= LIFE_MIN_S * 2 && summarize_life(d, 0, &l[k]) == 0) k++;
+  /* the running life counts once it is as long as a short completed one (and only beside one:
+   * alone it decides nothing) */
+  if (k > 0 && d->last_ts - d->t0 >= LIFE_MIN_S * 2 && summarize_life(d, e, &l[k]) == 0) k++;
   *flat = 0;
   if (k < 2) return 0;
   if (k == 7) { /* keep the newest six */
@@ -420,10 +570,14 @@ static double conf_of(double z) {
   return z > 0 ? 1.0 - exp2(-(z / Z_MIN) * (z / Z_MIN)) : 0.0;
 }
 
+
 /* One evaluation at event time now. Returns the transition. */
 static int evaluate(leak_detector *d, double now) {
-  double t[LEAK_NB], y[LEAK_NB], tmp[LEAK_NB];
-  int n = closed_series(d, t, y);
+  series e;
+  double tbuf[LEAK_NB], ybuf[LEAK_NB];
+  closed_series(d, &e, tbuf, ybuf);
+  const double *t = e.t, *y = e.y;
+  int n = e.n;
   d->last_eval = now;
   double birth = d->t0;
   if (d->started_at > 0 && d->started_at <= d->t0 && d->t0 - d->started_at < 30 * 86400.0)
@@ -433,61 +587,90 @@ static int evaluate(leak_detector *d, double now) {
   double tend = n > 0 ? t[n - 1] + 0.5 * LEAK_BUCKET_S / 3600.0 : 0;
 
   /* life-level shape, for growth that runs since the start of the life: a slope that fades
-   * over the life is a warm-up, a cache filling or log-like growth */
-  int life_decel = 0;
-  if (n >= WIN_MIN_N) {
-    wstat lw;
-    int a = n / 3;
-    wstats_agg(t + a, y + a, n - a, tmp, &lw);
-    life_decel = lw.z >= 3 && lw.s > 0 && lw.qr < LIFE_RATIO;
-  }
-  /* 30-min segment levels for the new-high check */
+   * over the life is a warm-up, a cache filling or log-like growth (computed when first needed;
+   * -1 until then) */
+  int life_decel = -1;
+  /* 30-min segment levels for the new-high check, the first nseg_done of them computed */
   double seg[LEAK_NB / LEAK_SEG];
-  int nseg = n / LEAK_SEG;
-  for (int k = 0; k < nseg; k++) seg[k] = median_of(y + k * LEAK_SEG, LEAK_SEG, tmp);
+  int nseg = n / LEAK_SEG, nseg_done = 0;
   int nl = n < LEAK_SEG ? n : LEAK_SEG;
-  double level_now = nl > 0 ? median_of(y + n - nl, nl, tmp) : 0;
+  double level_now = nl > 0 ? median_of(y + n - nl, nl, e.tmp) : 0;
 
   static const double wins[] = {0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48};
   double birth_h = (birth - d->t0) / 3600.0;
   int evid = 0, life_sat = -1; /* life_sat: computed once, when first needed */
   double best_s = 0, best_z = 0;
   for (size_t k = 0; k < sizeof wins / sizeof wins[0] && n >= WIN_MIN_N; k++) {
-    int i0 = 0;
-    while (i0 < n && t[i0] < tend - wins[k]) i0++;
+    int i0 = first_at(t, n, tend - wins[k]);
     int whole = i0 == 0, nw = n - i0;
     if (nw < WIN_MIN_N || nw * LEAK_BUCKET_S / 3600.0 < 0.5 * (tend - t[i0])) {
       if (whole) break;
       continue;
     }
-    wstat w;
-    wstats_agg(t + i0, y + i0, nw, tmp, &w);
+    win *a = series_win(&e, i0, nw);
+    const wstat *w = &a->w;
+    win_need(&e, a, ST_S);
     /* urgency: a worker that reaches its limit soon is flagged on less evidence, one that
      * would take weeks must show more */
-    double ttl_h = d->limit > level_now && w.s > 0 ? (d->limit - level_now) / w.s : INFINITY;
+    double ttl_h = d->limit > level_now && w->s > 0 ? (d->limit - level_now) / w->s : INFINITY;
     double urg = ttl_h < 6 ? 0.67 : ttl_h < 24 ? 0.85 : ttl_h > 14 * 24 ? 1.25 : 1.0;
     double zmin = (wins[k] < 1 ? 1.5 * Z_MIN : Z_MIN) * urg; /* short windows: strong effect */
-    int ok = w.z >= zmin && w.s >= R_MIN * w.level && w.mk >= 11 && w.s1 >= 0.5 * w.s &&
-             w.s2 >= 0.5 * w.s && w.s2 >= HALF_RATIO * w.s1 && w.qr >= HALF_RATIO;
+    /* cheapest tests first: most windows fail on their slope or its significance */
+    int ok = !win_too_slow(a);
+    if (ok) {
+      win_need(&e, a, ST_L);
+      ok = w->s >= R_MIN * w->level;
+    }
+    if (ok) {
+      win_need(&e, a, ST_Z);
+      ok = w->z >= zmin;
+    }
+    if (ok) {
+      win_need(&e, a, ST_QR | ST_HALF);
+      ok = w->mk >= 11 && w->s1 >= 0.5 * w->s && w->s2 >= 0.5 * w->s &&
+           w->s2 >= HALF_RATIO * w->s1 && w->qr >= HALF_RATIO;
+    }
     if (ok) {
       /* growth since the start of the life may be a warm-up unless the process is old enough
        * or the window follows a flat stretch of at least an hour */
       int pre_flat = 0, pre_hours = !whole && t[i0] - t[0] >= 1.0;
       if (pre_hours) {
-        wstat p;
-        wstats_agg(t, y, i0, tmp, &p);
-        pre_flat = p.z < 2 || p.s < R_MIN * p.level;
+        win *p = series_win(&e, 0, i0);
+        win_need(&e, p, ST_S);
+        pre_flat = win_too_slow(p);
+        if (!pre_flat) {
+          win_need(&e, p, ST_L);
+          pre_flat = p->w.s < R_MIN * p->w.level;
+        }
+        if (!pre_flat) {
+          win_need(&e, p, ST_Z);
+          pre_flat = p->w.z < 2;
+        }
       }
       if (!pre_flat) {
         /* most processes warm up, few leak from birth: the line must beat every saturating
          * curve clearly before growth since birth counts */
+        if (age_h >= AGE_MIN_H && life_decel < 0) {
+          win *lw = series_win(&e, n / 3, n - n / 3);
+          win_need(&e, lw, ST_S);
+          life_decel = 0;
+          if (lw->w.s > 0) {
+            win_need(&e, lw, ST_Z);
+            if (lw->w.z >= 3) {
+              win_need(&e, lw, ST_QR);
+              life_decel = lw->w.qr < LIFE_RATIO;
+            }
+          }
+        }
         if (age_h < AGE_MIN_H || life_decel) ok = 0;
         if (ok && life_sat < 0 && d->state != LEAK_LEAKING)
-          life_sat = window_saturates(t + n / 3, y + n / 3, n - n / 3, birth_h) > -LIN_BIC;
+          life_sat = window_saturates(&e, series_win(&e, n / 3, n - n / 3), birth_h) > -LIN_BIC;
         if (life_sat > 0) ok = 0;
       }
       /* a leak makes new highs; wander and slow cycles come back to where they were */
       if (ok && pre_hours) {
+        for (; nseg_done < nseg && (nseg_done + 1) * LEAK_SEG <= i0; nseg_done++)
+          seg[nseg_done] = median_of(y + nseg_done * LEAK_SEG, LEAK_SEG, e.tmp);
         double mx = -INFINITY;
         for (int j = 0; j < nseg && (j + 1) * LEAK_SEG <= i0; j++)
           if (seg[j] > mx) mx = seg[j];
@@ -495,26 +678,25 @@ static int evaluate(leak_detector *d, double now) {
         double ps[LEAK_NB / LEAK_SEG], pd[LEAK_NB / LEAK_SEG];
         int np = 0;
         for (int j = 0; j < nseg && (j + 1) * LEAK_SEG <= i0; j++) ps[np++] = seg[j];
-        double pmed = median_of(ps, np, tmp);
+        double pmed = median_of(ps, np, e.tmp);
         for (int j = 0; j < np; j++) pd[j] = fabs(ps[j] - pmed);
         double wander = 1.4826 * median(pd, np);
-        if (level_now <= mx + 0.3 * w.s * (tend - t[i0]) || level_now - pmed < 3 * wander) ok = 0;
+        if (level_now <= mx + 0.3 * w->s * (tend - t[i0]) || level_now - pmed < 3 * wander) ok = 0;
       }
     }
     /* growth that levels off (a cache filling, a warm-up) fits a saturating curve better */
-    if (ok && d->state != LEAK_LEAKING && w.z > best_z &&
-        window_saturates(t + i0, y + i0, nw, birth_h) > SAT_BIC)
+    if (ok && d->state != LEAK_LEAKING && w->z > best_z && window_saturates(&e, a, birth_h) > SAT_BIC)
       ok = 0;
-    if (ok && w.z > best_z) {
+    if (ok && w->z > best_z) {
       evid = 1;
-      best_z = w.z;
-      best_s = w.s;
+      best_z = w->z;
+      best_s = w->s;
     }
     if (whole) break;
   }
   double cs = 0, cz = 0;
   int cflat = 0;
-  if (cross_life(d, &cs, &cz, &cflat) && cz > best_z) {
+  if (cross_life(d, &e, &cs, &cz, &cflat) && cz > best_z) {
     evid = 1;
     best_z = cz;
     best_s = cs;
@@ -525,10 +707,11 @@ static int evaluate(leak_detector *d, double now) {
   wstat tr = {0};
   if (n >= WIN_MIN_N) {
     double len = span_h * 2 / 3 < 6 ? span_h * 2 / 3 : 6;
-    int i0 = 0;
-    while (i0 < n && t[i0] < tend - len) i0++;
+    int i0 = first_at(t, n, tend - len);
     if (n - i0 >= WIN_MIN_N) {
-      wstats_agg(t + i0, y + i0, n - i0, tmp, &tr);
+      win *a = series_win(&e, i0, n - i0);
+      win_need(&e, a, ST_Z);
+      tr = a->w;
       have_trail = 1;
       life_flat = len >= 1.5 && (tr.z < 2 || tr.s < R_MIN * tr.level);
     }
@@ -571,6 +754,7 @@ static int evaluate(leak_detector *d, double now) {
     d->proj = level_now >= d->limit ? now : now + (d->limit - level_now) / d->slope * 3600.0;
   return tr_out;
 }
+
 
 /* ---- public API ---- */
 
@@ -624,6 +808,7 @@ int leak_feed(leak_detector *d, const leak_sample *s, leak_status *out) {
       d->head = (d->head + 1) % LEAK_NB;
       d->nb--;
     }
+    if (newest) cache_bucket(d, (int)(newest - d->ring)); /* it is closed now */
     d->ring[(d->head + d->nb) % LEAK_NB] = (bucket){idx, 1, s->rss};
     d->nb++;
     if (newest && s->ts - d->last_eval >= LEAK_EVAL_S) tr = evaluate(d, s->ts);
@@ -753,6 +938,7 @@ leak_detector *leak_load(const unsigned char *buf, size_t len) {
     b->sum = get_f64(&r);
     if (r.bad || b->n == 0 || b->idx < 0 || b->sum <= 0 || (i && b->idx <= d->ring[i - 1].idx))
       goto bad;
+    if (i) cache_bucket(d, (int)i - 1);
   }
   uint32_t nl = get_u32(&r);
   if (r.bad || nl > LEAK_NL) goto bad;

@@ -1,6 +1,7 @@
 /* test_leak: unit tests of the leak detector on small synthetic series, one per must-not-fire
- * and must-catch class, plus determinism, save/load mid-stream, out-of-order samples and corrupt
- * blobs. Series come from a seeded generator so every run sees the same samples. */
+ * and must-catch class, plus determinism, save/load mid-stream (also with a wrapped bucket
+ * ring), out-of-order samples and corrupt blobs. Series come from a seeded generator so every
+ * run sees the same samples. */
 #include <math.h>
 #include <stdint.h>
 
@@ -260,6 +261,36 @@ TEST(save_load_mid_stream_continues_identically) {
   leak_free(e);
 }
 
+TEST(save_load_after_ring_wraps_continues_identically) {
+  /* a life longer than the 48 h bucket ring: the saved blob holds a wrapped ring, whose series
+   * cache the loaded detector rebuilds */
+  spec s = flat;
+  s.kind = SHAPE_LEAK;
+  s.dt = 60;
+  s.rate = 25 * MB;
+  s.leak_at = 52;
+  s.hours = 60;
+  result whole = run_fresh(&s, 111);
+  CHECK_EQ_INT(whole.started, 1);
+  leak_detector *d = leak_new();
+  result part, rest;
+  run(&s, d, 111, 0, 3050, &part); /* ~51 h: the ring has wrapped */
+  unsigned char *blob = NULL;
+  size_t len = 0;
+  CHECK_EQ_INT(leak_save(d, &blob, &len), 0);
+  leak_detector *e = leak_load(blob, len);
+  CHECK(e != NULL);
+  if (e) {
+    run(&s, e, 111, 3050, -1, &rest);
+    CHECK_EQ_INT(part.started + rest.started, whole.started);
+    CHECK(rest.first_start == whole.first_start);
+    CHECK(memcmp(&rest.last, &whole.last, sizeof whole.last) == 0);
+  }
+  free(blob);
+  leak_free(d);
+  leak_free(e);
+}
+
 TEST(out_of_order_and_invalid_samples) {
   leak_detector *d = leak_new();
   leak_status st;
@@ -318,6 +349,7 @@ int main(void) {
   RUN(resolves_once_after_fix_without_flapping);
   RUN(same_series_same_transitions);
   RUN(save_load_mid_stream_continues_identically);
+  RUN(save_load_after_ring_wraps_continues_identically);
   RUN(out_of_order_and_invalid_samples);
   RUN(corrupt_blobs_are_rejected);
   TEST_EXIT();
