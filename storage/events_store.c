@@ -24,10 +24,10 @@ static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v) {
 /* Alert details carry what a notification shows: title, culprit, count, release, level. */
 static int issue_alert(db *d, const stored_event *e, int64_t issue_id, int64_t count,
                        const char *kind) {
-  json_t *details = json_pack("{s:I, s:s, s:s, s:s, s:I, s:s?, s:s?}", "issue_id",
-                              (json_int_t)issue_id, "title", e->title, "culprit", e->culprit,
-                              "level", e->level, "count", (json_int_t)count, "release", e->release,
-                              "environment", e->environment);
+  json_t *details =
+      json_pack("{s:I, s:s, s:s, s:s, s:I, s:s?, s:s?}", "issue_id", (json_int_t)issue_id, "title",
+                e->title, "culprit", e->culprit, "level", e->level, "count", (json_int_t)count,
+                "release", e->release, "environment", e->environment);
   char *text = details ? json_dumps(details, JSON_COMPACT) : NULL;
   json_decref(details);
   if (!text) return WRITER_EIO;

@@ -41,11 +41,12 @@ static void must(db *d, int ok, const char *what) {
 
 static double run_events(db *d, const char *payload, size_t len, double seconds) {
   double t = (double)time(NULL);
-  must(d, db_exec(d, "INSERT INTO projects(id, name, public_key, created_at)"
-                     " VALUES(1, 'ceiling', 'k', 0);"
-                     "INSERT INTO issues(id, project_id, fingerprint, title, culprit, level, count,"
-                     " first_seen, last_seen) VALUES(1, 1, 'fp', 'TypeError: x', 'f(x.js)',"
-                     " 'error', 0, 0, 0)") == SQLITE_OK,
+  must(d,
+       db_exec(d, "INSERT INTO projects(id, name, public_key, created_at)"
+                  " VALUES(1, 'ceiling', 'k', 0);"
+                  "INSERT INTO issues(id, project_id, fingerprint, title, culprit, level, count,"
+                  " first_seen, last_seen) VALUES(1, 1, 'fp', 'TypeError: x', 'f(x.js)',"
+                  " 'error', 0, 0, 0)") == SQLITE_OK,
        "setup");
   sqlite3_stmt *ev = db_stmt(d, "INSERT INTO events(project_id, issue_id, event_id, timestamp,"
                                 " received, level, release, environment, payload)"
@@ -95,10 +96,12 @@ static double run_samples(db *d, double seconds) {
   static const char *const roll_sql[2] = {
       "INSERT INTO rollup_minute(worker, t, n, rss_min, rss_max, rss_sum) VALUES(?,?,?,?,?,?)"
       " ON CONFLICT(worker, t) DO UPDATE SET n=n+excluded.n, rss_min=min(rss_min,"
-      " excluded.rss_min), rss_max=max(rss_max, excluded.rss_max), rss_sum=rss_sum+excluded.rss_sum",
+      " excluded.rss_min), rss_max=max(rss_max, excluded.rss_max), "
+      "rss_sum=rss_sum+excluded.rss_sum",
       "INSERT INTO rollup_hour(worker, t, n, rss_min, rss_max, rss_sum) VALUES(?,?,?,?,?,?)"
       " ON CONFLICT(worker, t) DO UPDATE SET n=n+excluded.n, rss_min=min(rss_min,"
-      " excluded.rss_min), rss_max=max(rss_max, excluded.rss_max), rss_sum=rss_sum+excluded.rss_sum",
+      " excluded.rss_min), rss_max=max(rss_max, excluded.rss_max), "
+      "rss_sum=rss_sum+excluded.rss_sum",
   };
   sqlite3_stmt *roll[2] = {db_stmt(d, roll_sql[0]), db_stmt(d, roll_sql[1])};
   must(d, smp && roll[0] && roll[1], "prepare");
