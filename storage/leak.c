@@ -277,10 +277,10 @@ enum { ST_S = 1, ST_L = 2, ST_Z = 4, ST_QR = 8, ST_HALF = 16, ST_ALL = 31 }; /* 
  * ST_QR qr; ST_HALF s1, s2 and mk. Most windows are rejected on their slope or z alone, so the
  * dearer stages rarely run; every stage gives the same value whenever it runs. */
 typedef struct {
-  int i0, n;                        /* closed buckets [i0, i0 + n) */
-  int m;                            /* block means in tb/yb */
-  int done;                         /* ST_* stages computed */
-  double c, sigma;                  /* robust line's intercept and residual scale (ST_Z) */
+  int i0, n;                         /* closed buckets [i0, i0 + n) */
+  int m;                             /* block means in tb/yb */
+  int done;                          /* ST_* stages computed */
+  double c, sigma;                   /* robust line's intercept and residual scale (ST_Z) */
   double tb[WIN_MAXB], yb[WIN_MAXB]; /* block means of t and y */
   wstat w;
 } win;
@@ -570,7 +570,6 @@ static double conf_of(double z) {
   return z > 0 ? 1.0 - exp2(-(z / Z_MIN) * (z / Z_MIN)) : 0.0;
 }
 
-
 /* One evaluation at event time now. Returns the transition. */
 static int evaluate(leak_detector *d, double now) {
   series e;
@@ -685,7 +684,8 @@ static int evaluate(leak_detector *d, double now) {
       }
     }
     /* growth that levels off (a cache filling, a warm-up) fits a saturating curve better */
-    if (ok && d->state != LEAK_LEAKING && w->z > best_z && window_saturates(&e, a, birth_h) > SAT_BIC)
+    if (ok && d->state != LEAK_LEAKING && w->z > best_z &&
+        window_saturates(&e, a, birth_h) > SAT_BIC)
       ok = 0;
     if (ok && w->z > best_z) {
       evid = 1;
@@ -754,7 +754,6 @@ static int evaluate(leak_detector *d, double now) {
     d->proj = level_now >= d->limit ? now : now + (d->limit - level_now) / d->slope * 3600.0;
   return tr_out;
 }
-
 
 /* ---- public API ---- */
 
