@@ -310,7 +310,10 @@ export async function renderDetail(ctx) {
         value: (u, v) => fmt.bytes(v) },
     ],
     hooks: {
-      draw: [(u) => drawMarkers(u, m, to, limit)],
+      draw: [(u) => {
+        drawMarkers(u, m, to, limit);
+        chartBox.dataset.ready = '1'; // drawn with this range's data (tests/bench/render.mjs waits for it)
+      }],
       setScale: [(u, key) => {
         if (key === 'x') resetBtn.disabled = Math.abs(u.scales.x.min - from) < 1 && Math.abs(u.scales.x.max - xEnd) < 1;
       }],
