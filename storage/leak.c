@@ -31,6 +31,7 @@
 #define LIFE_MIN_S    1200.0 /* shorter lives carry no per-life evidence */
 #define SAT_BIC       6.0    /* strong evidence (Kass-Raftery) that growth saturates */
 #define LIN_BIC       0.0    /* ...that growth since birth is linear, not a warm-up */
+#define RUN_SHARE     0.67   /* the running life joins the lives once this share of their median */
 #define ENTER_EVALS   2      /* consecutive evaluations with evidence before firing */
 #define RESOLVE_S     7200.0 /* flat this long (event time) before an alert resolves */
 #define VERSION       1u
@@ -535,9 +536,16 @@ static int cross_life(const leak_detector *d, series *e, double *slope, double *
   life_sum l[7];
   int k = d->nlives < 6 ? d->nlives : 6;
   memcpy(l, d->lives + d->nlives - k, (size_t)k * sizeof l[0]);
-  /* the running life counts once it is as long as a short completed one (and only beside one:
-   * alone it decides nothing) */
-  if (k > 0 && d->last_ts - d->t0 >= LIFE_MIN_S * 2 && summarize_life(d, e, &l[k]) == 0) k++;
+  /* the running life counts once it is comparable with the completed ones (and only beside
+   * one: alone it decides nothing): its late two thirds must cover the same part of a life as
+   * theirs, or a young life still in its warm-up passes for a growing one (a deploy or a
+   * recycle right after a long life) */
+  double len[6], age = d->last_ts - d->t0;
+  for (int i = 0; i < k; i++) len[i] = l[i].end - l[i].start;
+  double typical = k > 0 ? median(len, k) : 0;
+  if (k > 0 && age >= LIFE_MIN_S * 2 && age >= RUN_SHARE * typical &&
+      summarize_life(d, e, &l[k]) == 0)
+    k++;
   *flat = 0;
   if (k < 2) return 0;
   if (k == 7) { /* keep the newest six */

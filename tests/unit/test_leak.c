@@ -149,6 +149,19 @@ TEST(quiet_on_recycling_with_warmup) {
   CHECK_EQ_INT(run_fresh(&s, 41).started, 0);
 }
 
+/* A deploy after a long life, into a warm-up that lasts an hour or more: the young life must
+ * not pass for "every life grows" beside the long one before it. */
+TEST(quiet_on_deploy_into_slow_warmup) {
+  spec s = flat;
+  s.step_at = 4;
+  s.warm = 150 * MB;
+  s.noise = 3 * MB;
+  for (int k = 0; k < 4; k++) {
+    s.tau = 3600 + 1200 * k;
+    CHECK_EQ_INT(run_fresh(&s, 35 + k).started, 0);
+  }
+}
+
 TEST(catches_linear_leak_after_onset) {
   spec s = flat;
   s.kind = SHAPE_LEAK;
@@ -342,6 +355,7 @@ int main(void) {
   RUN(quiet_on_sawtooth_spikes_and_gaps);
   RUN(quiet_on_warmup_and_deploy_step);
   RUN(quiet_on_recycling_with_warmup);
+  RUN(quiet_on_deploy_into_slow_warmup);
   RUN(catches_linear_leak_after_onset);
   RUN(catches_slow_leak_given_hours);
   RUN(catches_leak_under_sawtooth);
