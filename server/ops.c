@@ -21,14 +21,52 @@ void ops_healthz(app *a, http_conn *c, http_request *req, const route_params *p)
   http_respond_static(c, 200, "application/json", "Cache-Control: no-store\r\n", ok, sizeof ok - 1);
 }
 
+/* /readyz commits a one-row write through the writer, so it answers for the database as it is
+ * now (a read-only or full disk fails it), not for whichever request last failed. */
+typedef struct ready_job {
+  writer_job job;
+  app *a;
+  http_conn *c;
+  double now;
+} ready_job;
+
+static int ready_run(writer_job *wj, db *d) {
+  ready_job *r = container_of(wj, ready_job, job);
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.3f", r->now);
+  return db_meta_set(d, "last_ready_check", buf) == 0 ? WRITER_OK : WRITER_EIO;
+}
+
+static void ready_done(writer_job *wj) {
+  ready_job *r = container_of(wj, ready_job, job);
+  /* Ready when a write commits now and ingest is not failing (a nearly full disk can take a
+   * one-row write while rejecting events). */
+  if (wj->status >= 0 && !r->a->storage_failing) {
+    static const char ok[] = "{\"status\":\"ready\"}";
+    http_respond_static(r->c, 200, "application/json", "Cache-Control: no-store\r\n", ok,
+                        sizeof ok - 1);
+  } else {
+    http_respond_error(r->c, 503, "Retry-After: 5\r\n", "database is not writable");
+  }
+  free(r);
+}
+
 void ops_readyz(app *a, http_conn *c, http_request *req, const route_params *p) {
-  (void)req, (void)p;
-  if (a->storage_failing) {
-    http_respond_error(c, 503, "Retry-After: 5\r\n", "database is not writable");
+  (void)p;
+  ready_job *r = calloc(1, sizeof *r);
+  if (!r) {
+    http_respond_error(c, 503, "Retry-After: 1\r\n", "out of memory");
     return;
   }
-  static const char ok[] = "{\"status\":\"ready\"}";
-  http_respond_static(c, 200, "application/json", "Cache-Control: no-store\r\n", ok, sizeof ok - 1);
+  r->a = a;
+  r->c = c;
+  r->now = req->received_at;
+  r->job.run = ready_run;
+  r->job.done = ready_done;
+  if (writer_submit(a->writer, &r->job) != 0) {
+    free(r);
+    http_respond_error(c, 503, "Retry-After: 1\r\n", "database writer is saturated");
+  }
 }
 
 typedef struct out_buf {
