@@ -327,6 +327,44 @@ test('webhooks: add one, send a test, see it delivered', { timeout: 60000 }, asy
   assert.deepEqual(pageErrors, []);
 });
 
+test('keyboard only: sign in and open an issue, with a visible focus ring', { timeout: 60000 }, async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const kb = await ctx.newPage();
+  kb.setDefaultTimeout(15000);
+  kb.on('pageerror', (e) => pageErrors.push(String(e && e.stack || e)));
+  // Presses Tab until pred() holds for the focused element (at most max presses).
+  const tabTo = async (pred, max) => {
+    for (let i = 0; i <= max; i++) {
+      if (await kb.evaluate(pred)) return true;
+      await kb.keyboard.press('Tab');
+    }
+    return false;
+  };
+  try {
+    await kb.goto(`${server.base}/index.html`);
+    await kb.locator('#token').waitFor();
+    assert.ok(await tabTo(() => document.activeElement && document.activeElement.id === 'token', 10),
+      'Tab reaches the token field');
+    await kb.keyboard.type(ADMIN_TOKEN);
+    await kb.keyboard.press('Enter');
+    await kb.locator('.issue-row').first().waitFor();
+    assert.ok(await tabTo(() => document.activeElement.matches('.issue-row a.issue-title'), 80),
+      'Tab reaches an issue link');
+    const ring = await kb.evaluate(() => {
+      const st = getComputedStyle(document.activeElement);
+      return st.boxShadow !== 'none' || (st.outlineStyle !== 'none' && st.outlineWidth !== '0px');
+    });
+    assert.ok(ring, 'the focused link is visibly marked');
+    const title = await kb.evaluate(() => document.activeElement.textContent);
+    await kb.keyboard.press('Enter');
+    await kb.locator('.issue-header h1', { hasText: title.slice(0, 20) }).waitFor();
+    assert.match(kb.url(), /#\/issues\/\d+/);
+  } finally {
+    await ctx.close();
+  }
+  assert.deepEqual(pageErrors, []);
+});
+
 test('phone-sized screen: the issue list still reads', { timeout: 30000 }, async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${server.base}/index.html#/p/${project.id}/issues?status=all`);
