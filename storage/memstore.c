@@ -392,6 +392,34 @@ static int leak_alert(db *d, int64_t project_id, const memory_payload *p, int64_
   return rc;
 }
 
+static char *allocs_text(const memory_sample *smp) {
+  json_t *arr = allocs_json(smp);
+  char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+  json_decref(arr);
+  return text;
+}
+
+/* Saves the latest allocation report; the baseline is replaced by first when a new life
+ * starts (or there is none yet). */
+static int store_allocations(db *d, int64_t wid, const memory_sample *first,
+                             const memory_sample *last, int new_life) {
+  char *base = allocs_text(first), *latest = allocs_text(last);
+  sqlite3_stmt *s = db_stmt(d, "INSERT INTO worker_allocations(worker, baseline, latest)"
+                               " VALUES(?3, ?4, ?1) ON CONFLICT(worker) DO UPDATE SET latest=?1,"
+                               " baseline=CASE WHEN ?2 OR baseline IS NULL THEN ?4 ELSE baseline"
+                               " END");
+  if (!s || !base || !latest) {
+    free(base);
+    free(latest);
+    return WRITER_EIO;
+  }
+  sqlite3_bind_text(s, 1, latest, -1, free);
+  sqlite3_bind_int(s, 2, new_life);
+  sqlite3_bind_int64(s, 3, wid);
+  sqlite3_bind_text(s, 4, base, -1, free);
+  return sqlite3_step(s) == SQLITE_DONE ? 0 : WRITER_EIO;
+}
+
 int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload *p,
                     memstore_result *res) {
   memset(res, 0, sizeof *res);
@@ -409,29 +437,20 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
   det_entry *e = cache_get(m, d, w.id, &err);
   if (!e) return err;
 
-  /* Allocation baselines: the first report of a life is what growth is measured against. */
-  const memory_sample *with_allocs = NULL;
+  /* Allocation reports: the first report of a life is the baseline growth is measured
+   * against; the latest report of the batch becomes the worker's latest. A batch may hold a
+   * whole life (backfill), so both can come from the same batch. */
+  const memory_sample *first_allocs = NULL, *last_allocs = NULL;
   for (size_t i = 0; i < p->n_samples; i++) {
-    if (p->samples[i].n_top_allocations) with_allocs = &p->samples[i];
+    if (!p->samples[i].n_top_allocations) continue;
+    if (!first_allocs || p->samples[i].timestamp < first_allocs->timestamp)
+      first_allocs = &p->samples[i];
+    if (!last_allocs || p->samples[i].timestamp >= last_allocs->timestamp)
+      last_allocs = &p->samples[i];
   }
   int new_life = !w.exists || p->worker.pid != w.pid || p->worker.started_at != w.started_at;
-  if (with_allocs) {
-    json_t *arr = allocs_json(with_allocs);
-    char *text = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    sqlite3_stmt *s = db_stmt(d, "INSERT INTO worker_allocations(worker, baseline, latest)"
-                                 " VALUES(?3, ?1, ?1) ON CONFLICT(worker) DO UPDATE SET latest=?1,"
-                                 " baseline=CASE WHEN ?2 OR baseline IS NULL THEN ?1 ELSE baseline"
-                                 " END");
-    if (!s || !text) {
-      free(text);
-      return WRITER_EIO;
-    }
-    sqlite3_bind_text(s, 1, text, -1, free);
-    sqlite3_bind_int(s, 2, new_life);
-    sqlite3_bind_int64(s, 3, w.id);
-    if (sqlite3_step(s) != SQLITE_DONE) return WRITER_EIO;
-  }
+  if (last_allocs && (rc = store_allocations(d, w.id, first_allocs, last_allocs, new_life)))
+    return rc;
 
   sqlite3_stmt *ins = db_stmt(d, "INSERT OR IGNORE INTO samples(worker, ts, rss, heap, pss, uss,"
                                  " requests) VALUES(?,?,?,?,?,?,?)");
