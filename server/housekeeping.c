@@ -28,6 +28,7 @@ typedef struct retention_job {
   hk *h;
   double now;
   int64_t deleted;
+  int over_cap; /* evicted for --max-db-mb: check again on the next tick */
 } retention_job;
 
 #define HK_EXT 1 /* slot in app->ext */
@@ -61,8 +62,26 @@ static int retention_run(writer_job *j, db *d) {
     if (sqlite3_step(s) != SQLITE_DONE) return WRITER_EIO;
     r->deleted += sqlite3_changes(db_handle(d));
   }
+  /* Size cap: while the pages in use pass --max-db-mb, evict the oldest events a few at a
+   * time (freed pages count at once), at most RETENTION_BATCH per pass. */
+  size_t cap_mb = r->h->a->cfg->max_db_mb;
+  int64_t evicted = 0;
+  while (cap_mb > 0 && evicted < RETENTION_BATCH &&
+         db_used_bytes(d) > (int64_t)cap_mb * 1024 * 1024) {
+    sqlite3_stmt *s = db_stmt(d, "DELETE FROM events WHERE id IN"
+                                 " (SELECT id FROM events ORDER BY id LIMIT 10)");
+    if (!s || sqlite3_step(s) != SQLITE_DONE) return WRITER_EIO;
+    int n = sqlite3_changes(db_handle(d));
+    if (n == 0) break; /* no events left to evict: other data fills the cap */
+    evicted += n;
+  }
+  if (evicted) {
+    r->deleted += evicted;
+    r->over_cap = 1;
+    log_warn("database over --max-db-mb; evicted oldest events", "events=%lld", (long long)evicted);
+  }
   if (r->deleted > 0)
-    sqlite3_exec(db_handle(d), "PRAGMA incremental_vacuum(2000)", NULL, NULL, NULL);
+    sqlite3_exec(db_handle(d), "PRAGMA incremental_vacuum(4000)", NULL, NULL, NULL);
   return WRITER_OK;
 }
 
@@ -71,7 +90,8 @@ static void retention_done(writer_job *j) {
   hk *h = r->h;
   h->retention_running = 0;
   /* Keep going at the tick rate while there is a backlog. */
-  h->next_retention = r->now + (r->deleted >= RETENTION_BATCH ? 1.0 : RETENTION_EVERY);
+  h->next_retention =
+      r->now + (r->deleted >= RETENTION_BATCH || r->over_cap ? 1.0 : RETENTION_EVERY);
   if (r->deleted) log_debug("retention pass", "deleted=%lld", (long long)r->deleted);
   free(r);
 }

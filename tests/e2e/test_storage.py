@@ -98,3 +98,38 @@ def test_retention_deletes_in_batches_and_db_stops_growing(tmp_path):
     con.close()
     assert pages_after < pages_full / 2, (pages_full, pages_after, free)
     assert integrity(s.db) == "ok"
+
+
+def used_bytes(path):
+    con = sqlite3.connect(path)
+    try:
+        pages = con.execute("PRAGMA page_count").fetchone()[0]
+        free = con.execute("PRAGMA freelist_count").fetchone()[0]
+        size = con.execute("PRAGMA page_size").fetchone()[0]
+        return (pages - free) * size
+    finally:
+        con.close()
+
+
+def test_size_cap_evicts_the_oldest_events(tmp_path):
+    """--max-db-mb: past the cap the housekeeping pass evicts the oldest events in batches and
+    the pages in use come back under the cap; the newest events stay."""
+    s = Server(str(tmp_path), ["--max-db-mb", "1"]).start()
+    try:
+        p = s.create_project("capped")
+        ids = []
+        for _ in range(120):  # ~20 KB each: about 2.4 MB of events
+            st, doc, _, eid = send(s, p)
+            assert st == 200, (st, doc)
+            ids.append(eid)
+
+        def evicted():
+            st, _, _ = s.request("GET", f"/api/v1/projects/{p['id']}/events/{ids[0]}")
+            return st == 404
+        s.wait_for(evicted, timeout=40, interval=0.5)
+        assert "evicted oldest events" in s.read_log()
+        assert s.request("GET", f"/api/v1/projects/{p['id']}/events/{ids[-1]}")[0] == 200
+    finally:
+        assert s.stop() == 0
+    assert used_bytes(s.db) <= 1.5 * 1024 * 1024
+    assert integrity(s.db) == "ok"
