@@ -174,7 +174,7 @@ static int check_key(app *a, http_conn *c, int64_t project_id, const char *key, 
   return 1;
 }
 
-int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *p,
+int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *p, int allow_dsn,
                    int64_t *project_id, char **body, size_t *len) {
   *body = NULL;
   if (route_param_i64(p, 0, project_id)) {
@@ -183,6 +183,10 @@ int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *
   }
   char key[AUTH_KEY_MAX + 1];
   int have_key = key_from_request(req, key) == 0;
+  if (!have_key && !allow_dsn) {
+    respond_auth_failure(a, c);
+    return -1;
+  }
   if (have_key && check_key(a, c, *project_id, key, req->received_at) < 0) return -1;
   if (writer_queue_full(a->writer)) {
     a->counters.rejected_queue_full++;
@@ -590,13 +594,7 @@ void ingest_store(app *a, http_conn *c, http_request *req, const route_params *p
   int64_t project_id;
   char *body;
   size_t len;
-  int rc = ingest_prepare(a, c, req, p, &project_id, &body, &len);
-  if (rc < 0) return;
-  if (rc == 0) { /* /store/ has no envelope dsn to fall back on */
-    free(body);
-    respond_auth_failure(a, c);
-    return;
-  }
+  if (ingest_prepare(a, c, req, p, 0, &project_id, &body, &len) < 0) return;
   ingest_job *j = job_new(a, c, project_id, req, body);
   if (!j) return;
   char err[300];
@@ -611,7 +609,7 @@ void ingest_envelope(app *a, http_conn *c, http_request *req, const route_params
   int64_t project_id;
   char *body;
   size_t len;
-  int authed = ingest_prepare(a, c, req, p, &project_id, &body, &len);
+  int authed = ingest_prepare(a, c, req, p, 1, &project_id, &body, &len);
   if (authed < 0) return;
   ingest_job *j = job_new(a, c, project_id, req, body);
   if (!j) return;

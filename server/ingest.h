@@ -9,11 +9,12 @@ void ingest_envelope(app *a, http_conn *c, http_request *req, const route_params
 void ingest_store(app *a, http_conn *c, http_request *req, const route_params *p);
 void ingest_memory(app *a, http_conn *c, http_request *req, const route_params *p);
 
-/* Shared by every ingest endpoint: checks the project key (header, query; envelope dsn when
- * dsn_key is given), the project's rate limit and the writer queue, and decodes the body.
- * On failure it has already answered and returns -1; on success *body (malloc'd, owned by the
- * caller) holds the decoded bytes. */
-int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *p,
+/* Shared by every ingest endpoint: checks the project key (header or query; with allow_dsn a
+ * request without one may still authenticate through its envelope's dsn), the project's rate
+ * limit and the writer queue, and decodes the body. On failure it has already answered and
+ * returns -1; otherwise *body (malloc'd, owned by the caller) holds the decoded bytes and the
+ * return is 1 when the key was checked, 0 when the caller must check the envelope's dsn. */
+int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *p, int allow_dsn,
                    int64_t *project_id, char **body, size_t *len);
 
 /* Answers 429 with Retry-After and X-Sentry-Rate-Limits (category may be "" for all). */

@@ -69,15 +69,7 @@ void ingest_memory(app *a, http_conn *c, http_request *req, const route_params *
   int64_t project_id;
   char *body;
   size_t len;
-  int rc = ingest_prepare(a, c, req, p, &project_id, &body, &len);
-  if (rc < 0) return;
-  if (rc == 0) { /* no key: the memory protocol has no envelope dsn */
-    free(body);
-    a->counters.rejected_auth++;
-    http_respond_error(c, 401, "X-Sentry-Error: invalid or missing sentry_key for this project\r\n",
-                       "invalid or missing sentry_key for this project");
-    return;
-  }
+  if (ingest_prepare(a, c, req, p, 0, &project_id, &body, &len) < 0) return;
   mem_job *j = calloc(1, sizeof *j);
   if (!j) {
     free(body);
@@ -90,7 +82,7 @@ void ingest_memory(app *a, http_conn *c, http_request *req, const route_params *
   if (lim.max_depth > a->cfg->max_json_depth) lim.max_depth = a->cfg->max_json_depth;
   lim.max_age_s = (double)a->cfg->max_sample_age_days * 86400.0;
   char err[256];
-  rc = memory_payload_parse(body, len, req->received_at, &lim, &j->payload, err, sizeof err);
+  int rc = memory_payload_parse(body, len, req->received_at, &lim, &j->payload, err, sizeof err);
   free(body);
   if (rc != MEMORY_PAYLOAD_OK) {
     free(j);
