@@ -641,7 +641,9 @@ static void respond(http_conn *c, int status, const char *ctype, const char *ext
   wr->body_owned = owned;
   wr->close_after = close_after;
   uv_buf_t bufs[2] = {uv_buf_init(head, (unsigned)n), uv_buf_init((char *)body, (unsigned)len)};
-  int rc = uv_write(&wr->req, (uv_stream_t *)&c->tcp, bufs, len ? 2 : 1, on_written);
+  /* HEAD: the same head (Content-Length of the body a GET would get), no body. */
+  int with_body = len > 0 && c->req.method != HTTP_HEAD;
+  int rc = uv_write(&wr->req, (uv_stream_t *)&c->tcp, bufs, with_body ? 2 : 1, on_written);
   c->state = CONN_IDLE; /* no longer busy; on_written may close */
   if (rc != 0) {
     free(head);

@@ -73,7 +73,6 @@ typedef struct disk_read {
   const char *ctype;
   char *data;
   size_t len;
-  int head;
 } disk_read;
 
 static void disk_work(uv_work_t *w) {
@@ -99,9 +98,7 @@ static void disk_done(uv_work_t *w, int status) {
   if (!r->data)
     http_respond_error(r->c, 404, NULL, "file not found under --web-root");
   else
-    http_respond_take(r->c, 200, r->ctype, "Cache-Control: no-cache\r\n", r->data,
-                      r->head ? 0 : r->len);
-  if (r->head) free(r->data);
+    http_respond_take(r->c, 200, r->ctype, "Cache-Control: no-cache\r\n", r->data, r->len);
   free(r);
 }
 
@@ -114,7 +111,6 @@ void static_files_get(app *a, http_conn *c, http_request *req, const route_param
     http_respond_error(c, 404, NULL, "not found");
     return;
   }
-  int head = req->method == HTTP_HEAD;
   if (a->cfg->web_root[0]) {
     disk_read *r = calloc(1, sizeof *r);
     if (!r) {
@@ -123,7 +119,6 @@ void static_files_get(app *a, http_conn *c, http_request *req, const route_param
     }
     r->c = c;
     r->ctype = as->content_type;
-    r->head = head;
     snprintf(r->path, sizeof r->path, "%s%s", a->cfg->web_root, as->path);
     if (uv_queue_work(a->loop, &r->work, disk_work, disk_done) != 0) {
       free(r);
@@ -155,9 +150,9 @@ void static_files_get(app *a, http_conn *c, http_request *req, const route_param
   const gz_entry *gz = accepts_gzip(req) ? gzipped(as) : NULL;
   if (gz) {
     strncat(headers, "Content-Encoding: gzip\r\n", sizeof headers - strlen(headers) - 1);
-    http_respond_static(c, 200, as->content_type, headers, gz->data, head ? 0 : gz->len);
+    http_respond_static(c, 200, as->content_type, headers, gz->data, gz->len);
   } else {
-    http_respond_static(c, 200, as->content_type, headers, as->data, head ? 0 : as->len);
+    http_respond_static(c, 200, as->content_type, headers, as->data, as->len);
   }
 }
 
