@@ -715,3 +715,27 @@ def test_replay_every_sdk_capture(server):
     after = [s.api("GET", f"/api/v1/projects/{pid}/stats", expect=200)["events"] for pid in (7, 8)]
     assert after == before
     assert s.api("GET", f"/api/v1/issues/{i4}", expect=200)["count"] == 2
+
+
+def test_head_has_the_get_length_and_no_body(server):
+    """HEAD answers carry the Content-Length a GET would get, and no body: the next pipelined
+    request on the same connection is read correctly."""
+    get = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    get.request("GET", "/app.js")
+    body = get.getresponse().read()
+    get.close()
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    s.sendall(b"HEAD /app.js HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    head, rest = data.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200")
+    assert f"content-length: {len(body)}".encode() in head.lower()
+    assert rest.startswith(b"HTTP/1.1 200"), rest[:80]
+    assert rest.endswith(b'{"status":"ok"}')
