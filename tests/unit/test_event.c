@@ -15,6 +15,7 @@
 
 #include "event.h"
 #include "decode.h"
+#include "capture_events.h"
 #include "testutil.h"
 
 #ifndef SLUICE_FIXTURES
@@ -648,14 +649,6 @@ typedef struct capture {
 static capture caps[MAX_CAPTURES];
 static int ncaps;
 
-/* Capture bodies may be gzip; the server's own decoder (tested in test_decode) undoes it. */
-static unsigned char *gunzip(const unsigned char *in, size_t len, size_t *outlen) {
-  char *out = NULL;
-  if (decode_body(DECODE_GZIP, (const char *)in, len, 16 << 20, &out, outlen, NULL, 0) != DECODE_OK)
-    return NULL;
-  return (unsigned char *)out;
-}
-
 static void record(const char *name, const char *payload, size_t len) {
   json_error_t e;
   json_t *ev = json_loadb(payload, len, 0, &e);
@@ -684,119 +677,8 @@ static void record(const char *name, const char *payload, size_t len) {
   json_decref(ev);
 }
 
-/* Walks an envelope: header line, then items of header line + payload (length bytes when the
- * header says, else up to the next newline). Records every "event" item. */
-static void split_envelope(const char *name, const char *b, size_t n) {
-  const char *p = memchr(b, '\n', n), *end = b + n;
-  p = p ? p + 1 : end;
-  while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *hend = nl ? nl : end;
-    json_t *h = json_loadb(p, (size_t)(hend - p), 0, NULL);
-    if (!h) {
-      fprintf(stderr, "%s: bad item header\n", name);
-      tu_failed_checks++;
-      return;
-    }
-    const char *payload = nl ? nl + 1 : end;
-    size_t plen;
-    json_t *l = json_object_get(h, "length");
-    if (json_is_integer(l)) {
-      plen = (size_t)json_integer_value(l);
-      if (plen > (size_t)(end - payload)) plen = (size_t)(end - payload);
-    } else {
-      const char *pn = memchr(payload, '\n', (size_t)(end - payload));
-      plen = (size_t)((pn ? pn : end) - payload);
-    }
-    if (json_is_string(json_object_get(h, "type")) &&
-        strcmp(json_string_value(json_object_get(h, "type")), "event") == 0)
-      record(name, payload, plen);
-    json_decref(h);
-    p = payload + plen;
-    if (p < end && *p == '\n') p++;
-  }
-}
-
-static void load_capture(const char *dir, const char *sdk, const char *stem) {
-  char hpath[1024], bpath[1024], name[64];
-  size_t hlen, blen;
-  int nn = snprintf(name, sizeof name, "%s/%s", sdk, stem);
-  int hn = snprintf(hpath, sizeof hpath, "%s/%s/%s.head", dir, sdk, stem);
-  int bn = snprintf(bpath, sizeof bpath, "%s/%s/%s.body", dir, sdk, stem);
-  if (nn < 0 || (size_t)nn >= sizeof name || hn < 0 || (size_t)hn >= sizeof hpath || bn < 0 ||
-      (size_t)bn >= sizeof bpath) {
-    fprintf(stderr, "%s/%s: path too long\n", sdk, stem);
-    tu_failed_checks++;
-    return;
-  }
-  char *head = tu_read_file(hpath, &hlen);
-  char *body = tu_read_file(bpath, &blen);
-  if (!head || !body) {
-    fprintf(stderr, "%s: cannot read head/body\n", name);
-    tu_failed_checks++;
-    free(head);
-    free(body);
-    return;
-  }
-  char *data = body;
-  size_t dlen = blen;
-  unsigned char *plain = NULL;
-  if (blen >= 2 && (unsigned char)body[0] == 0x1f && (unsigned char)body[1] == 0x8b) {
-    plain = gunzip((unsigned char *)body, blen, &dlen);
-    if (!plain) {
-      fprintf(stderr, "%s: bad gzip\n", name);
-      tu_failed_checks++;
-      goto out;
-    }
-    data = (char *)plain;
-  }
-  if (strstr(head, "/envelope/"))
-    split_envelope(name, data, dlen);
-  else
-    record(name, data, dlen);
-out:
-  free(plain);
-  free(head);
-  free(body);
-}
-
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void load_all_captures(void) {
-  char root[768];
-  snprintf(root, sizeof root, "%s/sdk-captures", SLUICE_FIXTURES);
-  DIR *d = opendir(root);
-  if (!d) {
-    fprintf(stderr, "cannot open %s\n", root);
-    tu_failed_checks++;
-    return;
-  }
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (de->d_name[0] == '.') continue;
-    char sub[1024];
-    int sn = snprintf(sub, sizeof sub, "%s/%s", root, de->d_name);
-    if (sn < 0 || (size_t)sn >= sizeof sub) continue;
-    DIR *s = opendir(sub);
-    if (!s) continue;
-    char *stems[256];
-    size_t n = 0;
-    struct dirent *fe;
-    while ((fe = readdir(s)) && n < 256) {
-      size_t l = strlen(fe->d_name);
-      if (l > 5 && strcmp(fe->d_name + l - 5, ".body") == 0)
-        stems[n++] = strndup(fe->d_name, l - 5);
-    }
-    closedir(s);
-    qsort(stems, n, sizeof stems[0], cmp_str);
-    for (size_t i = 0; i < n; i++) {
-      load_capture(root, de->d_name, stems[i]);
-      free(stems[i]);
-    }
-  }
-  closedir(d);
+  tu_capture_events(record);
 }
 
 /* Finds a capture by "sdk/NN", e.g. "node/05" for "sentry-node-11.12.0/05". */

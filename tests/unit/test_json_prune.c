@@ -15,6 +15,7 @@
 #include "event.h"
 #include "json_prune.h"
 #include "decode.h"
+#include "capture_events.h"
 #include "testutil.h"
 
 #ifndef SLUICE_FIXTURES
@@ -490,14 +491,6 @@ typedef struct payload {
 static payload events[MAX_EVENTS];
 static int n_events;
 
-/* Capture bodies may be gzip; the server's own decoder (tested in test_decode) undoes it. */
-static unsigned char *gunzip(const unsigned char *in, size_t len, size_t *outlen) {
-  char *out = NULL;
-  if (decode_body(DECODE_GZIP, (const char *)in, len, 16 << 20, &out, outlen, NULL, 0) != DECODE_OK)
-    return NULL;
-  return (unsigned char *)out;
-}
-
 static void record(const char *name, const char *p, size_t len) {
   if (n_events == MAX_EVENTS) return;
   payload *e = &events[n_events++];
@@ -508,108 +501,8 @@ static void record(const char *name, const char *p, size_t len) {
   e->len = len;
 }
 
-/* Envelope: header line, then items of header line + payload (length bytes when the header
- * says, else up to the next newline). Records every "event" item. */
-static void split_envelope(const char *name, const char *b, size_t n) {
-  const char *p = memchr(b, '\n', n), *end = b + n;
-  p = p ? p + 1 : end;
-  while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *hend = nl ? nl : end;
-    json_t *h = json_loadb(p, (size_t)(hend - p), 0, NULL);
-    if (!h) {
-      fprintf(stderr, "%s: bad item header\n", name);
-      tu_failed_checks++;
-      return;
-    }
-    const char *pl = nl ? nl + 1 : end;
-    size_t plen;
-    json_t *l = json_object_get(h, "length");
-    if (json_is_integer(l)) {
-      plen = (size_t)json_integer_value(l);
-      if (plen > (size_t)(end - pl)) plen = (size_t)(end - pl);
-    } else {
-      const char *pn = memchr(pl, '\n', (size_t)(end - pl));
-      plen = (size_t)((pn ? pn : end) - pl);
-    }
-    const char *type = json_string_value(json_object_get(h, "type"));
-    if (type && strcmp(type, "event") == 0) record(name, pl, plen);
-    json_decref(h);
-    p = pl + plen;
-    if (p < end && *p == '\n') p++;
-  }
-}
-
-static void load_capture(const char *root, const char *sdk, const char *stem) {
-  char hpath[2048], bpath[2048], name[64];
-  snprintf(name, sizeof name, "%.30s/%.20s", sdk, stem);
-  snprintf(hpath, sizeof hpath, "%s/%s/%s.head", root, sdk, stem);
-  snprintf(bpath, sizeof bpath, "%s/%s/%s.body", root, sdk, stem);
-  size_t hlen, blen, dlen;
-  char *head = tu_read_file(hpath, &hlen), *body = tu_read_file(bpath, &blen);
-  unsigned char *plain = NULL;
-  if (!head || !body) {
-    fprintf(stderr, "%s: cannot read\n", name);
-    tu_failed_checks++;
-    goto out;
-  }
-  const char *data = body;
-  dlen = blen;
-  if (blen >= 2 && (unsigned char)body[0] == 0x1f && (unsigned char)body[1] == 0x8b) {
-    plain = gunzip((unsigned char *)body, blen, &dlen);
-    if (!plain) {
-      fprintf(stderr, "%s: bad gzip\n", name);
-      tu_failed_checks++;
-      goto out;
-    }
-    data = (const char *)plain;
-  }
-  if (strstr(head, "/envelope/"))
-    split_envelope(name, data, dlen);
-  else
-    record(name, data, dlen);
-out:
-  free(plain);
-  free(head);
-  free(body);
-}
-
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void load_all(void) {
-  char root[768];
-  snprintf(root, sizeof root, "%s/sdk-captures", SLUICE_FIXTURES);
-  DIR *d = opendir(root);
-  if (!d) {
-    fprintf(stderr, "cannot open %s\n", root);
-    tu_failed_checks++;
-    return;
-  }
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (de->d_name[0] == '.') continue;
-    char sub[1024];
-    snprintf(sub, sizeof sub, "%s/%s", root, de->d_name);
-    DIR *s = opendir(sub);
-    if (!s) continue;
-    char *stems[256];
-    size_t n = 0;
-    struct dirent *fe;
-    while ((fe = readdir(s)) && n < 256) {
-      size_t l = strlen(fe->d_name);
-      if (l > 5 && strcmp(fe->d_name + l - 5, ".body") == 0)
-        stems[n++] = strndup(fe->d_name, l - 5);
-    }
-    closedir(s);
-    qsort(stems, n, sizeof stems[0], cmp_str);
-    for (size_t i = 0; i < n; i++) {
-      load_capture(root, de->d_name, stems[i]);
-      free(stems[i]);
-    }
-  }
-  closedir(d);
+  tu_capture_events(record);
 }
 
 /* The original tree with the table's DROP members removed, KEEP members left whole. */
