@@ -105,12 +105,18 @@ void api_format_dsn(app *a, const char *public_key, int64_t project_id, char *bu
   q_format_dsn(a->cfg->public_url, public_key, project_id, buf, cap);
 }
 
-static int project_param(http_conn *c, const route_params *p, int64_t *id) {
-  if (route_param_i64(p, 0, id)) {
-    http_respond_error(c, 404, NULL, "project not found");
-    return -1;
-  }
-  return 0;
+int api_param_id(http_conn *c, const route_params *p, const char *what, int64_t *id) {
+  if (route_param_i64(p, 0, id) == 0) return 0;
+  char msg[64];
+  snprintf(msg, sizeof msg, "%s not found", what);
+  http_respond_error(c, 404, NULL, msg);
+  return -1;
+}
+
+int api_param_project(app *a, http_conn *c, const route_params *p, int64_t *id) {
+  if (route_param_i64(p, 0, id) == 0 && app_key_for_project(a, *id)) return 0;
+  http_respond_error(c, 404, NULL, "project not found");
+  return -1;
 }
 
 /* --- projects ---------------------------------------------------------------------------- */
@@ -136,7 +142,7 @@ static int q_get_project(db *d, api_read *r) {
 void api_project_get(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)req;
   int64_t id;
-  if (project_param(c, p, &id)) return;
+  if (api_param_project(a, c, p, &id)) return;
   api_read *r = api_read_new(a, c, q_get_project);
   if (!r) return;
   r->id[0] = id;
@@ -151,11 +157,7 @@ static int q_stats(db *d, api_read *r) {
 void api_project_stats(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)req;
   int64_t id;
-  if (project_param(c, p, &id)) return;
-  if (!app_key_for_project(a, id)) {
-    http_respond_error(c, 404, NULL, "project not found");
-    return;
-  }
+  if (api_param_project(a, c, p, &id)) return;
   api_read *r = api_read_new(a, c, q_stats);
   if (!r) return;
   r->id[0] = id;
@@ -304,7 +306,7 @@ static void done_project_update(writer_job *j) {
 
 void api_project_update(app *a, http_conn *c, http_request *req, const route_params *p) {
   int64_t id;
-  if (project_param(c, p, &id)) return;
+  if (api_param_project(a, c, p, &id)) return;
   json_t *doc = api_body_object(a, c, req);
   if (!doc) return;
   json_t *rl = json_object_get(doc, "rate_limit_per_minute");
@@ -346,11 +348,7 @@ static int q_list_issues(db *d, api_read *r) {
 
 void api_issue_list(app *a, http_conn *c, http_request *req, const route_params *p) {
   int64_t id;
-  if (project_param(c, p, &id)) return;
-  if (!app_key_for_project(a, id)) {
-    http_respond_error(c, 404, NULL, "project not found");
-    return;
-  }
+  if (api_param_project(a, c, p, &id)) return;
   api_read *r = api_read_new(a, c, q_list_issues);
   if (!r) return;
   r->id[0] = id;
@@ -390,10 +388,7 @@ static int q_get_issue(db *d, api_read *r) {
 void api_issue_get(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)req;
   int64_t id;
-  if (route_param_i64(p, 0, &id)) {
-    http_respond_error(c, 404, NULL, "issue not found");
-    return;
-  }
+  if (api_param_id(c, p, "issue", &id)) return;
   api_read *r = api_read_new(a, c, q_get_issue);
   if (!r) return;
   r->id[0] = id;
@@ -417,10 +412,7 @@ static void done_issue_update(writer_job *j) {
 
 void api_issue_update(app *a, http_conn *c, http_request *req, const route_params *p) {
   int64_t id;
-  if (route_param_i64(p, 0, &id)) {
-    http_respond_error(c, 404, NULL, "issue not found");
-    return;
-  }
+  if (api_param_id(c, p, "issue", &id)) return;
   json_t *doc = api_body_object(a, c, req);
   if (!doc) return;
   const char *status = json_string_value(json_object_get(doc, "status"));
@@ -448,10 +440,7 @@ static int q_events_of_issue(db *d, api_read *r) {
 
 void api_issue_events(app *a, http_conn *c, http_request *req, const route_params *p) {
   int64_t id;
-  if (route_param_i64(p, 0, &id)) {
-    http_respond_error(c, 404, NULL, "issue not found");
-    return;
-  }
+  if (api_param_id(c, p, "issue", &id)) return;
   api_read *r = api_read_new(a, c, q_events_of_issue);
   if (!r) return;
   r->id[0] = id;
@@ -472,7 +461,7 @@ static int q_get_event(db *d, api_read *r) {
 void api_event_get(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)req;
   int64_t id;
-  if (project_param(c, p, &id)) return;
+  if (api_param_project(a, c, p, &id)) return;
   char hex[64];
   long n = route_param_str(p, 1, hex, sizeof hex);
   uint8_t raw[16];
@@ -511,11 +500,7 @@ static int q_list_alerts(db *d, api_read *r) {
 
 void api_alert_list(app *a, http_conn *c, http_request *req, const route_params *p) {
   int64_t id;
-  if (project_param(c, p, &id)) return;
-  if (!app_key_for_project(a, id)) {
-    http_respond_error(c, 404, NULL, "project not found");
-    return;
-  }
+  if (api_param_project(a, c, p, &id)) return;
   api_read *r = api_read_new(a, c, q_list_alerts);
   if (!r) return;
   r->id[0] = id;

@@ -50,6 +50,12 @@ void api_read_submit(api_read *r);
 void api_write_submit(app *a, http_conn *c, writer_job *job, int (*run)(writer_job *, db *),
                       void (*done)(writer_job *), void *owner);
 
+/* Parses path parameter 0 as an id; when it is not a positive integer answers 404
+ * "<what> not found" and returns -1. */
+int api_param_id(http_conn *c, const route_params *p, const char *what, int64_t *id);
+/* The same for a project id, which must also name an existing project. */
+int api_param_project(app *a, http_conn *c, const route_params *p, int64_t *id);
+
 /* Parses ?limit= (default dflt, 1..max) and ?cursor=; 0 or -1 after answering 400. */
 int api_paging(http_conn *c, http_request *req, int dflt, int max, int64_t *limit, char *cursor,
                size_t cursor_cap);

@@ -119,10 +119,7 @@ static int q_list_workers(db *d, api_read *r) {
 
 void api_worker_list(app *a, http_conn *c, http_request *req, const route_params *p) {
   int64_t id;
-  if (route_param_i64(p, 0, &id) || !app_key_for_project(a, id)) {
-    http_respond_error(c, 404, NULL, "project not found");
-    return;
-  }
+  if (api_param_project(a, c, p, &id)) return;
   api_read *r = api_read_new(a, c, q_list_workers);
   if (!r) return;
   r->id[0] = id;
@@ -155,10 +152,7 @@ static int query_time(http_request *req, const char *name, double *out) {
 
 void api_worker_memory(app *a, http_conn *c, http_request *req, const route_params *p) {
   int64_t id;
-  if (route_param_i64(p, 0, &id) || !app_key_for_project(a, id)) {
-    http_respond_error(c, 404, NULL, "project not found");
-    return;
-  }
+  if (api_param_project(a, c, p, &id)) return;
   api_read *r = api_read_new(a, c, q_memory);
   if (!r) return;
   r->id[0] = id;

@@ -601,10 +601,7 @@ static void create_done(writer_job *wj) {
 
 void webhooks_create(app *a, http_conn *c, http_request *req, const route_params *p) {
   int64_t pid;
-  if (route_param_i64(p, 0, &pid) || !app_key_for_project(a, pid)) {
-    http_respond_error(c, 404, NULL, "project not found");
-    return;
-  }
+  if (api_param_project(a, c, p, &pid)) return;
   json_t *doc = api_body_object(a, c, req);
   if (!doc) return;
   char why[160] = "";
@@ -684,22 +681,11 @@ static int q_list(db *d, api_read *r) {
 void webhooks_list(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)req;
   int64_t pid;
-  if (route_param_i64(p, 0, &pid) || !app_key_for_project(a, pid)) {
-    http_respond_error(c, 404, NULL, "project not found");
-    return;
-  }
+  if (api_param_project(a, c, p, &pid)) return;
   api_read *r = api_read_new(a, c, q_list);
   if (!r) return;
   r->id[0] = pid;
   api_read_submit(r);
-}
-
-static int webhook_param(http_conn *c, const route_params *p, int64_t *id) {
-  if (route_param_i64(p, 0, id)) {
-    http_respond_error(c, 404, NULL, "webhook not found");
-    return -1;
-  }
-  return 0;
 }
 
 static int delete_run(writer_job *wj, db *d) {
@@ -721,7 +707,7 @@ static void delete_done(writer_job *wj) {
 void webhooks_delete(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)req;
   int64_t id;
-  if (webhook_param(c, p, &id)) return;
+  if (api_param_id(c, p, "webhook", &id)) return;
   api_job *j = job_new(a, c);
   if (!j) return;
   j->hook.id = id;
@@ -754,7 +740,7 @@ static void test_done(writer_job *wj) {
 void webhooks_test(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)req;
   int64_t id;
-  if (webhook_param(c, p, &id)) return;
+  if (api_param_id(c, p, "webhook", &id)) return;
   api_job *j = job_new(a, c);
   if (!j) return;
   j->hook.id = id;
@@ -774,7 +760,7 @@ static int q_deliveries(db *d, api_read *r) {
 
 void webhooks_deliveries(app *a, http_conn *c, http_request *req, const route_params *p) {
   int64_t id;
-  if (webhook_param(c, p, &id)) return;
+  if (api_param_id(c, p, "webhook", &id)) return;
   api_read *r = api_read_new(a, c, q_deliveries);
   if (!r) return;
   r->id[0] = id;
