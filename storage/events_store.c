@@ -83,9 +83,15 @@ int store_event(db *d, const stored_event *e) {
     issue_id = sqlite3_last_insert_rowid(db_handle(d));
     created = 1;
   } else {
+    /* The issue shows its latest event by event time, not by arrival order (SDKs send
+     * concurrently, so arrival order is not the order things happened in). */
     s = db_stmt(d, "UPDATE issues SET count=count+1, last_seen=max(last_seen, ?1),"
-                   " first_seen=min(first_seen, ?1), level=?2, title=?3, culprit=?4,"
-                   " last_release=coalesce(?5, last_release),"
+                   " first_seen=min(first_seen, ?1),"
+                   " level=CASE WHEN ?1 >= last_seen THEN ?2 ELSE level END,"
+                   " title=CASE WHEN ?1 >= last_seen THEN ?3 ELSE title END,"
+                   " culprit=CASE WHEN ?1 >= last_seen THEN ?4 ELSE culprit END,"
+                   " last_release=CASE WHEN ?1 >= last_seen THEN coalesce(?5, last_release)"
+                   " ELSE coalesce(last_release, ?5) END,"
                    " first_release=coalesce(first_release, ?5),"
                    " status=CASE WHEN status='resolved' THEN 'unresolved' ELSE status END"
                    " WHERE id=?6");

@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 import uuid
 import zlib
 
@@ -739,3 +740,25 @@ def test_head_has_the_get_length_and_no_body(server):
     assert f"content-length: {len(body)}".encode() in head.lower()
     assert rest.startswith(b"HTTP/1.1 200"), rest[:80]
     assert rest.endswith(b'{"status":"ok"}')
+
+
+def test_issue_shows_its_latest_event_by_event_time(server):
+    """Events of one issue may arrive out of order (SDKs send concurrently); the issue's title,
+    level and last release follow the event that happened last, not the one that arrived last."""
+    p = server.create_project("order")
+    auth = {"X-Sentry-Auth": f"Sentry sentry_key={p['public_key']}, sentry_version=7"}
+    now = time.time()
+    later = {"event_id": uuid.uuid4().hex, "timestamp": now - 10, "level": "fatal",
+             "release": "app@2", "fingerprint": ["same-group"], "message": "second thing"}
+    earlier = {"event_id": uuid.uuid4().hex, "timestamp": now - 60, "level": "warning",
+               "release": "app@1", "fingerprint": ["same-group"], "message": "first thing"}
+    for ev in (later, earlier):  # the later one arrives first
+        st, doc, _ = server.request("POST", f"/api/{p['id']}/store/", ev, headers=auth, token=None)
+        assert st == 200, (st, doc)
+    issues = server.api("GET", f"/api/v1/projects/{p['id']}/issues?status=all")["issues"]
+    assert len(issues) == 1
+    it = issues[0]
+    assert it["count"] == 2
+    assert it["title"] == "second thing" and it["level"] == "fatal", it
+    assert it["first_release"] == "app@2" or it["first_release"] == "app@1"
+    assert it["last_release"] == "app@2", it
