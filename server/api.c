@@ -199,15 +199,23 @@ static void write_submit(api_write *w, int (*run)(writer_job *, db *), void (*do
   api_write_submit(w->a, w->c, &w->job, run, done, w);
 }
 
-static int write_failed(api_write *w) {
-  int st = w->job.status;
-  if (st >= 0) return 0;
-  if (st == WRITER_ENOTFOUND)
-    http_respond_error(w->c, 404, NULL, "not found");
-  else if (st == WRITER_EINVAL)
-    http_respond_error(w->c, 409, NULL, "id or public_key already in use");
-  else
-    http_respond_error(w->c, 503, "Retry-After: 5\r\n", "storage unavailable, retry later");
+int api_respond_write_error(http_conn *c, int status, const char *what, const char *conflict) {
+  if (status >= 0) return 0;
+  char msg[64];
+  if (status == WRITER_ENOTFOUND) {
+    snprintf(msg, sizeof msg, "%s not found", what);
+    http_respond_error(c, 404, NULL, msg);
+  } else if (status == WRITER_EINVAL) {
+    http_respond_error(c, 409, NULL, conflict);
+  } else {
+    http_respond_error(c, 503, "Retry-After: 5\r\n", "storage unavailable, retry later");
+  }
+  return 1;
+}
+
+static int write_failed(api_write *w, const char *what) {
+  if (!api_respond_write_error(w->c, w->job.status, what, "id or public_key already in use"))
+    return 0;
   free(w);
   return 1;
 }
@@ -219,7 +227,7 @@ static int run_project_create(writer_job *j, db *d) {
 
 static void done_project_create(writer_job *j) {
   api_write *w = container_of(j, api_write, job);
-  if (write_failed(w)) return;
+  if (write_failed(w, "project")) return;
   app_key_add(w->a, w->id, w->key, -1);
   char dsn[600];
   api_format_dsn(w->a, w->key, w->id, dsn, sizeof dsn);
@@ -293,7 +301,7 @@ static int run_project_update(writer_job *j, db *d) {
 
 static void done_project_update(writer_job *j) {
   api_write *w = container_of(j, api_write, job);
-  if (write_failed(w)) return;
+  if (write_failed(w, "project")) return;
   project_key *k = app_key_for_project(w->a, w->id);
   if (k) k->rate_limit_per_minute = w->num;
   char body[128];
@@ -402,7 +410,7 @@ static int run_issue_update(writer_job *j, db *d) {
 
 static void done_issue_update(writer_job *j) {
   api_write *w = container_of(j, api_write, job);
-  if (write_failed(w)) return;
+  if (write_failed(w, "issue")) return;
   char body[96];
   int n =
       snprintf(body, sizeof body, "{\"id\":%lld,\"status\":\"%s\"}", (long long)w->id, w->status);

@@ -50,6 +50,11 @@ void api_read_submit(api_read *r);
 void api_write_submit(app *a, http_conn *c, writer_job *job, int (*run)(writer_job *, db *),
                       void (*done)(writer_job *), void *owner);
 
+/* Answers a management write that ended with a negative writer status: 404 "<what> not
+ * found" for WRITER_ENOTFOUND, 409 conflict for WRITER_EINVAL, 503 otherwise. Returns 1 when
+ * it answered (status < 0), 0 when the write succeeded and the caller answers. */
+int api_respond_write_error(http_conn *c, int status, const char *what, const char *conflict);
+
 /* Parses path parameter 0 as an id; when it is not a positive integer answers 404
  * "<what> not found" and returns -1. */
 int api_param_id(http_conn *c, const route_params *p, const char *what, int64_t *id);

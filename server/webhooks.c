@@ -695,11 +695,7 @@ static int delete_run(writer_job *wj, db *d) {
 
 static void delete_done(writer_job *wj) {
   api_job *j = container_of(wj, api_job, job);
-  if (wj->status == WRITER_ENOTFOUND)
-    http_respond_error(j->c, 404, NULL, "webhook not found");
-  else if (wj->status < 0)
-    http_respond_error(j->c, 503, "Retry-After: 5\r\n", "storage unavailable, retry later");
-  else
+  if (!api_respond_write_error(j->c, wj->status, "webhook", "conflict"))
     http_respond(j->c, 204, NULL, NULL, NULL, 0);
   free(j);
 }
@@ -721,13 +717,7 @@ static int test_run(writer_job *wj, db *d) {
 
 static void test_done(writer_job *wj) {
   api_job *j = container_of(wj, api_job, job);
-  if (wj->status == WRITER_ENOTFOUND) {
-    http_respond_error(j->c, 404, NULL, "webhook not found");
-  } else if (wj->status == WRITER_EINVAL) {
-    http_respond_error(j->c, 409, NULL, "webhook is disabled");
-  } else if (wj->status < 0) {
-    http_respond_error(j->c, 503, "Retry-After: 5\r\n", "storage unavailable, retry later");
-  } else {
+  if (!api_respond_write_error(j->c, wj->status, "webhook", "webhook is disabled")) {
     respond_json(j->c, 202,
                  json_pack("{s:I, s:s, s:s}", "delivery_id", (json_int_t)j->delivery_id,
                            "message_id", j->msg_id, "status", "pending"));
