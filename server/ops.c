@@ -158,6 +158,20 @@ void ops_metrics(app *a, http_conn *c, http_request *req, const route_params *p)
       "# TYPE sluice_writer_failed_commits_total counter\n"
       "sluice_writer_failed_commits_total %llu\n",
       (unsigned long long)ws.failed_commits);
+  const checkpointer_stats *ck = &ws.checkpoints;
+  put(&o,
+      "# HELP sluice_checkpoints_total WAL checkpoints, by who ran them.\n"
+      "# TYPE sluice_checkpoints_total counter\n"
+      "sluice_checkpoints_total{by=\"checkpointer\"} %llu\n"
+      "sluice_checkpoints_total{by=\"writer\"} %llu\n"
+      "# HELP sluice_checkpoint_failures_total WAL checkpoints that failed (logged).\n"
+      "# TYPE sluice_checkpoint_failures_total counter\nsluice_checkpoint_failures_total %llu\n"
+      "# HELP sluice_checkpoint_pages_total Pages the checkpointer copied into the database.\n"
+      "# TYPE sluice_checkpoint_pages_total counter\nsluice_checkpoint_pages_total %llu\n"
+      "# HELP sluice_checkpoint_seconds_total Time the checkpointer spent checkpointing.\n"
+      "# TYPE sluice_checkpoint_seconds_total counter\nsluice_checkpoint_seconds_total %.6f\n",
+      (unsigned long long)ck->runs, (unsigned long long)ck->inline_runs,
+      (unsigned long long)ck->failures, (unsigned long long)ck->pages, ck->seconds_sum);
   put(&o,
       "# HELP sluice_connections_open Open client connections.\n"
       "# TYPE sluice_connections_open gauge\nsluice_connections_open %zu\n"

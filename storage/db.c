@@ -13,7 +13,7 @@
 #include "log.h"
 #include "schema.h"
 
-#define STMT_CACHE 64
+#define STMT_CACHE 128
 
 static size_t max_pages; /* db_set_max_pages; 0 = SQLite's default */
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "checkpointer.h"
 #include "log.h"
 
 struct writer {
@@ -31,6 +32,7 @@ struct writer {
   int (*final)(db *d, void *arg); /* last step before the thread ends */
   void *final_arg;
   writer_stats stats;
+  checkpointer *ckpt; /* NULL: SQLite checkpoints inline, at commits */
 };
 
 static double now_mono(void) {
@@ -46,8 +48,13 @@ static int bucket(double v, const double *bounds, int n) {
   return n;
 }
 
+/* Transaction control through the statement cache: parsed once, not once per job. */
 static int sql_ok(db *d, const char *sql) {
-  return sqlite3_exec(db_handle(d), sql, NULL, NULL, NULL) == SQLITE_OK;
+  sqlite3_stmt *s = db_stmt(d, sql);
+  if (!s) return 0;
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  return rc == SQLITE_DONE;
 }
 
 /* Runs one batch in a transaction. Each job has its own savepoint so that a refused job does
@@ -188,12 +195,16 @@ writer *writer_start(uv_loop_t *loop, db *d, size_t queue_cap, size_t max_batch)
   pthread_cond_init(&w->cond, NULL);
   pthread_cond_init(&w->sync_cond, NULL);
   if (uv_async_init(loop, &w->async, on_async) != 0) goto fail;
+  const char *path = sqlite3_db_filename(db_handle(d), "main");
+  if (path && path[0]) w->ckpt = checkpointer_start(path);
+  if (w->ckpt) checkpointer_attach(w->ckpt, db_handle(d));
   if (uv_thread_create(&w->thread, writer_thread, w) != 0) {
     uv_close((uv_handle_t *)&w->async, NULL);
     goto fail;
   }
   return w;
 fail:
+  checkpointer_stop(w->ckpt);
   db_close(d);
   free(w);
   return NULL;
@@ -240,6 +251,7 @@ void writer_get_stats(writer *w, writer_stats *out) {
   out->queue_depth = w->depth;
   out->queue_cap = w->cap;
   pthread_mutex_unlock(&w->mu);
+  if (w->ckpt) checkpointer_get_stats(w->ckpt, &out->checkpoints);
 }
 
 int writer_call_sync(writer *w, int (*fn)(db *d, void *arg), void *arg) {
@@ -266,6 +278,7 @@ void writer_stop(writer *w, int (*final)(db *d, void *arg), void *arg) {
   on_async(&w->async); /* the last batch's done() callbacks */
   uv_close((uv_handle_t *)&w->async, NULL);
   uv_run(w->loop, UV_RUN_NOWAIT);
+  checkpointer_stop(w->ckpt);
   sql_ok(w->d, "PRAGMA wal_checkpoint(TRUNCATE)");
   db_close(w->d);
   pthread_mutex_destroy(&w->mu);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "checkpointer.h"
 #include "db.h"
 
 /* Statuses a job ends with (job->status in done()). */
@@ -42,6 +43,7 @@ typedef struct writer_stats {
   uint64_t batch_size_buckets[8]; /* <=1, <=4, <=16, <=64, <=256, <=1024, <=4096, more */
   uint64_t commit_us_buckets[8];  /* <=1ms, <=2, <=5, <=10, <=25, <=50, <=100, more */
   double commit_seconds_sum;
+  checkpointer_stats checkpoints; /* zero when SQLite checkpoints inline */
 } writer_stats;
 
 /* Creates the writer on loop with an open writer db (ownership of d passes to the writer, even
