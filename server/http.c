@@ -80,6 +80,7 @@ struct http_conn {
   int want_close;   /* Connection: close, limits, shutdown */
   int in_process;   /* guards process_input re-entry */
   int cors;
+  int endpoint; /* http_conn_set_endpoint tag of the current request */
   size_t requests;
   /* request head: url and header bytes in one bounded buffer */
   char *head;
@@ -119,6 +120,7 @@ struct http_server {
   char read_buf[READ_BUF]; /* shared: input is consumed synchronously in the read callback */
   int read_buf_used;
   http_stats stats;
+  uint64_t (*by_endpoint)[500]; /* [endpoint][status - 100], HTTP_ENDPOINTS rows */
   llhttp_settings_t settings;
 };
 
@@ -167,6 +169,7 @@ static int on_message_begin(llhttp_t *p) {
   c->url_off = c->url_len = 0;
   c->in_value = 0;
   c->cors = 0;
+  c->endpoint = 0;
   c->err_status = 0;
   c->err_detail = NULL;
   arm_timer(c, c->srv->lim.header_timeout_ms);
@@ -610,6 +613,7 @@ static void respond(http_conn *c, int status, const char *ctype, const char *ext
   }
   http_server *s = c->srv;
   s->stats.responses_by_class[status / 100 < 6 ? status / 100 : 5]++;
+  if (status >= 100 && status < 600) s->by_endpoint[c->endpoint][status - 100]++;
   int close_after = c->want_close || c->peer_gone || s->shutting_down;
   if (c->peer_gone) {
     free(owned);
@@ -763,6 +767,10 @@ void http_conn_set_cors(http_conn *c) {
   c->cors = 1;
 }
 
+void http_conn_set_endpoint(http_conn *c, int endpoint) {
+  c->endpoint = endpoint > 0 && endpoint < HTTP_ENDPOINTS ? endpoint : 0;
+}
+
 const char *http_conn_peer(http_conn *c) {
   return c->peer;
 }
@@ -772,6 +780,11 @@ const char *http_conn_peer(http_conn *c) {
 http_server *http_server_new(uv_loop_t *loop, const http_limits *lim, http_handler h, void *ctx) {
   http_server *s = calloc(1, sizeof *s);
   if (!s) return NULL;
+  s->by_endpoint = calloc(HTTP_ENDPOINTS, sizeof *s->by_endpoint); /* untouched pages stay free */
+  if (!s->by_endpoint) {
+    free(s);
+    return NULL;
+  }
   s->loop = loop;
   s->lim = *lim;
   s->handler = h;
@@ -835,11 +848,17 @@ void http_server_shutdown(http_server *s, void (*on_closed)(http_server *s)) {
 }
 
 void http_server_free(http_server *s) {
+  if (s) free(s->by_endpoint);
   free(s);
 }
 
 void http_server_get_stats(http_server *s, http_stats *out) {
   *out = s->stats;
+}
+
+uint64_t http_server_responses(http_server *s, int endpoint, int status) {
+  if (endpoint < 0 || endpoint >= HTTP_ENDPOINTS || status < 100 || status >= 600) return 0;
+  return s->by_endpoint[endpoint][status - 100];
 }
 
 void *http_server_ctx(http_server *s) {

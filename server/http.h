@@ -43,6 +43,10 @@ typedef struct http_limits {
   size_t max_requests_per_conn;
 } http_limits;
 
+/* Responses are also counted by endpoint (a tag the handler sets, 0 when none did) and status
+ * code; see http_server_responses. */
+#define HTTP_ENDPOINTS 64
+
 typedef struct http_stats {
   uint64_t connections_total, connections_refused, bad_requests, timeouts;
   uint64_t responses_by_class[6]; /* index status / 100 */
@@ -61,6 +65,8 @@ int http_server_listen(http_server *s, const char *host, int port);
 void http_server_shutdown(http_server *s, void (*on_closed)(http_server *s));
 void http_server_free(http_server *s);
 void http_server_get_stats(http_server *s, http_stats *out);
+/* Responses so far with this endpoint tag and status code (100..599); 0 outside those ranges. */
+uint64_t http_server_responses(http_server *s, int endpoint, int status);
 void *http_server_ctx(http_server *s);
 
 /* Header lookup (name lowercase). Returns the value or NULL; *len gets its length. */
@@ -74,6 +80,9 @@ long http_percent_decode(const char *in, size_t len, char *out, size_t cap);
 
 /* Adds CORS headers to this request's response (for the browser SDK endpoints). */
 void http_conn_set_cors(http_conn *c);
+/* Tags the request being handled with an endpoint (1..HTTP_ENDPOINTS-1) for the per-endpoint
+ * response counts; out-of-range tags count as 0. Reset for every request. */
+void http_conn_set_endpoint(http_conn *c, int endpoint);
 /* Client address as text, for logs. */
 const char *http_conn_peer(http_conn *c);
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "router.h"
+
 #define MAX_METRIC_FNS 8
 static ops_metrics_fn extra_fns[MAX_METRIC_FNS];
 static int n_extra;
@@ -99,6 +101,17 @@ void ops_metrics(app *a, http_conn *c, http_request *req, const route_params *p)
   for (int i = 1; i <= 5; i++)
     put(&o, "sluice_http_responses_total{class=\"%dxx\"} %llu\n", i,
         (unsigned long long)hs.responses_by_class[i]);
+  put(&o, "# HELP sluice_http_requests_total Requests answered, by endpoint and status code.\n"
+          "# TYPE sluice_http_requests_total counter\n");
+  const char *endpoint;
+  for (int e = 0; (endpoint = router_endpoint_name(e)) != NULL; e++) {
+    for (int status = 100; status < 600; status++) {
+      uint64_t n = http_server_responses(a->http, e, status);
+      if (n)
+        put(&o, "sluice_http_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n", endpoint,
+            status, (unsigned long long)n);
+    }
+  }
   put(&o, "# HELP sluice_items_accepted_total Items stored, by type.\n"
           "# TYPE sluice_items_accepted_total counter\n");
   struct {

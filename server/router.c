@@ -3,6 +3,7 @@
 #include "router.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,20 @@ static const route routes[] = {
     {HTTP_HEAD, "/*", static_files_get, ROUTE_PUBLIC},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
+_Static_assert(N_ROUTES < HTTP_ENDPOINTS, "every route needs its own endpoint tag");
+
+const char *router_endpoint_name(int endpoint) {
+  static char names[N_ROUTES + 1][80];
+  if (endpoint < 0 || (size_t)endpoint > N_ROUTES) return NULL;
+  if (endpoint == 0) return "other";
+  char *n = names[endpoint];
+  if (!n[0]) {
+    const route *r = &routes[endpoint - 1];
+    snprintf(n, sizeof names[0], "%s %s", llhttp_method_name((llhttp_method_t)r->method),
+             r->pattern);
+  }
+  return n;
+}
 
 /* Matches path against pattern; fills params. Returns 1 on a match. */
 static int match(const char *pattern, const char *path, route_params *p) {
@@ -140,6 +155,7 @@ void router_dispatch(http_conn *c, http_request *req, void *ctx) {
       if (r->pattern[1] != '*') path_matched = 1;
       continue;
     }
+    http_conn_set_endpoint(c, (int)(r - routes) + 1);
     if (r->flags & ROUTE_CORS) http_conn_set_cors(c);
     if ((r->flags & ROUTE_ADMIN) && !app_admin_authorized(a, req)) {
       http_respond_error(c, 401, "WWW-Authenticate: Bearer\r\n",

@@ -22,6 +22,10 @@ typedef void (*route_fn)(app *a, http_conn *c, http_request *req, const route_pa
 /* The http_handler for http_server_new (ctx is the app). */
 void router_dispatch(http_conn *c, http_request *req, void *ctx);
 
+/* The endpoint behind an http_conn_set_endpoint tag, as "METHOD pattern" ("other" for 0: no
+ * route matched, or the request failed before routing); NULL past the last route. */
+const char *router_endpoint_name(int endpoint);
+
 /* Parses param i as a positive decimal int64. Returns 0 or -1. */
 int route_param_i64(const route_params *p, int i, int64_t *out);
 /* Percent-decodes param i into buf. Returns length or -1. */
