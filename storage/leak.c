@@ -84,7 +84,9 @@ typedef struct {
 
 /* k-th smallest of a[0..n) (reorders a; afterwards a[0..k) holds the k smaller ones).
  * Quickselect with a median-of-three pivot and a branch-free partition, since the compares are
- * unpredictable; insertion sort for the last few. */
+ * unpredictable; insertion sort for the last few. Values equal to the pivot are gathered beside
+ * it in a second pass when there are any, so ties (a noise-free series) cost no more than
+ * distinct values. The k-th smallest is unique, so any order of work gives the same value. */
 static double select_k(double *a, int n, int k) {
   int lo = 0, hi = n - 1;
   while (hi - lo > 4) {
@@ -98,20 +100,33 @@ static double select_k(double *a, int n, int k) {
     p = a[pi];
     a[pi] = a[hi];
     a[hi] = p;
-    int s = lo; /* a[lo..s) < p <= a[s..i) */
+    int s = lo, eq = 0; /* a[lo..s) < p <= a[s..i) */
     for (int i = lo; i < hi; i++) {
       double v = a[i];
       a[i] = a[s];
       a[s] = v;
       s += v < p;
+      eq += v == p;
     }
     a[hi] = a[s];
     a[s] = p;
     if (k == s) return p;
-    if (k < s)
+    if (k < s) {
       hi = s - 1;
-    else
-      lo = s + 1;
+      continue;
+    }
+    lo = s + 1;
+    if (eq) { /* a[s + 1..e) == p < a[e..hi] */
+      int e = lo;
+      for (int i = lo; i <= hi; i++) {
+        double v = a[i];
+        a[i] = a[e];
+        a[e] = v;
+        e += v == p;
+      }
+      if (k < e) return p;
+      lo = e;
+    }
   }
   for (int i = lo + 1; i <= hi; i++) {
     double v = a[i];
