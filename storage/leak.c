@@ -619,10 +619,16 @@ static int evaluate(leak_detector *d, double now) {
   double level_now = nl > 0 ? median_of(y + n - nl, nl, e.tmp) : 0;
 
   static const double wins[] = {0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48};
+  enum { NWINS = sizeof wins / sizeof wins[0] };
   double birth_h = (birth - d->t0) / 3600.0;
   int evid = 0, life_sat = -1; /* life_sat: computed once, when first needed */
   double best_s = 0, best_z = 0;
-  for (size_t k = 0; k < sizeof wins / sizeof wins[0] && n >= WIN_MIN_N; k++) {
+  /* The evidence is the window of largest z that passes every test (the first such window on
+   * a tie); no other window changes the outcome. So the cheap tests, up to z, run on every
+   * window first, and the dear ones on the survivors in order of falling z, until one passes. */
+  win *cand[NWINS];
+  int nc = 0;
+  for (int k = 0; k < NWINS && n >= WIN_MIN_N; k++) {
     int i0 = first_at(t, n, tend - wins[k]);
     int whole = i0 == 0, nw = n - i0;
     if (nw < WIN_MIN_N || nw * LEAK_BUCKET_S / 3600.0 < 0.5 * (tend - t[i0])) {
@@ -647,11 +653,20 @@ static int evaluate(leak_detector *d, double now) {
       win_need(&e, a, ST_Z);
       ok = w->z >= zmin;
     }
-    if (ok) {
-      win_need(&e, a, ST_QR | ST_HALF);
-      ok = w->mk >= 11 && w->s1 >= 0.5 * w->s && w->s2 >= 0.5 * w->s &&
-           w->s2 >= HALF_RATIO * w->s1 && w->qr >= HALF_RATIO;
+    if (ok) { /* stable insertion by falling z */
+      int j = nc++;
+      for (; j > 0 && cand[j - 1]->w.z < w->z; j--) cand[j] = cand[j - 1];
+      cand[j] = a;
     }
+    if (whole) break;
+  }
+  for (int c = 0; c < nc && !evid; c++) {
+    win *a = cand[c];
+    const wstat *w = &a->w;
+    int i0 = a->i0, whole = i0 == 0, ok;
+    win_need(&e, a, ST_QR | ST_HALF);
+    ok = w->mk >= 11 && w->s1 >= 0.5 * w->s && w->s2 >= 0.5 * w->s && w->s2 >= HALF_RATIO * w->s1 &&
+         w->qr >= HALF_RATIO;
     if (ok) {
       /* growth since the start of the life may be a warm-up unless the process is old enough
        * or the window follows a flat stretch of at least an hour */
@@ -707,15 +722,12 @@ static int evaluate(leak_detector *d, double now) {
       }
     }
     /* growth that levels off (a cache filling, a warm-up) fits a saturating curve better */
-    if (ok && d->state != LEAK_LEAKING && w->z > best_z &&
-        window_saturates(&e, a, birth_h) > SAT_BIC)
-      ok = 0;
-    if (ok && w->z > best_z) {
+    if (ok && d->state != LEAK_LEAKING && window_saturates(&e, a, birth_h) > SAT_BIC) ok = 0;
+    if (ok) {
       evid = 1;
       best_z = w->z;
       best_s = w->s;
     }
-    if (whole) break;
   }
   double cs = 0, cz = 0;
   int cflat = 0;
