@@ -100,13 +100,13 @@ static double select_k(double *a, int n, int k) {
     p = a[pi];
     a[pi] = a[hi];
     a[hi] = p;
-    int s = lo, eq = 0; /* a[lo..s) < p <= a[s..i) */
+    int s = lo, le = lo; /* a[lo..s) < p <= a[s..i); le - lo values <= p */
     for (int i = lo; i < hi; i++) {
       double v = a[i];
       a[i] = a[s];
       a[s] = v;
       s += v < p;
-      eq += v == p;
+      le += v <= p;
     }
     a[hi] = a[s];
     a[s] = p;
@@ -116,7 +116,7 @@ static double select_k(double *a, int n, int k) {
       continue;
     }
     lo = s + 1;
-    if (eq) { /* a[s + 1..e) == p < a[e..hi] */
+    if (le > s) { /* a[s + 1..e) == p < a[e..hi] */
       int e = lo;
       for (int i = lo; i <= hi; i++) {
         double v = a[i];
@@ -140,9 +140,13 @@ static double select_k(double *a, int n, int k) {
   return a[k];
 }
 
-/* Median of a[0..n) (reorders a); 0 for n == 0. */
+/* Median of a[0..n) (reorders a); 0 for n == 0. Input already in order (a noise-free series)
+ * is answered without selecting. */
 static double median(double *a, int n) {
   if (n <= 0) return 0;
+  int sorted = 1;
+  while (sorted < n && a[sorted - 1] <= a[sorted]) sorted++;
+  if (sorted == n) return n % 2 ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
   double hi = select_k(a, n, n / 2);
   if (n % 2) return hi;
   double lo = a[0];
@@ -175,17 +179,24 @@ static double quad_ratio(const double *t, const double *y, int n, double s, doub
                          double sigma) {
   double t0 = t[0], half = (t[n - 1] - t[0]) / 2;
   if (n < 6 || half <= 0) return 1;
-  double m[3][4] = {{0}};
+  /* the normal equations' distinct sums over (1, x, x^2): products with 1 are exact and
+   * x * x is x^2, so each sum is the one the full 3x3 accumulation would give */
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, r0 = 0, r1 = 0, r2 = 0;
   for (int i = 0; i < n; i++) {
     double x = (t[i] - t0) / half - 1, r = y[i] - s * t[i] - c;
     if (r > 3 * sigma) r = 3 * sigma;
     if (r < -3 * sigma) r = -3 * sigma;
-    double v[3] = {1, x, x * x};
-    for (int a = 0; a < 3; a++) {
-      for (int b = 0; b < 3; b++) m[a][b] += v[a] * v[b];
-      m[a][3] += v[a] * r;
-    }
+    double x2 = x * x;
+    s0 += 1;
+    s1 += x;
+    s2 += x2;
+    s3 += x * x2;
+    s4 += x2 * x2;
+    r0 += r;
+    r1 += x * r;
+    r2 += x2 * r;
   }
+  double m[3][4] = {{s0, s1, s2, r0}, {s1, s2, s3, r1}, {s2, s3, s4, r2}};
   for (int a = 0; a < 3; a++) { /* Gauss-Jordan; the normal matrix is positive definite */
     double p = m[a][a];
     if (fabs(p) < 1e-12) return 1;
