@@ -155,16 +155,21 @@ static double median(double *a, int n) {
   return (lo + hi) / 2;
 }
 
-/* Median of the slopes between points half the window apart: Sen's estimator restricted to
- * disjoint-ish pairs, O(n), robust to spikes and to a step in either end. */
-static double lag_slope(const double *t, const double *y, int n, double *tmp) {
+/* The slopes between points half the window apart into tmp; returns how many. */
+static int lag_pairs(const double *t, const double *y, int n, double *tmp) {
   if (n < 4) return 0;
   int h = n / 2, m = 0;
   for (int i = 0; i + h < n; i++) {
     double dt = t[i + h] - t[i];
     if (dt > 0) tmp[m++] = (y[i + h] - y[i]) / dt;
   }
-  return median(tmp, m);
+  return m;
+}
+
+/* Median of the slopes between points half the window apart: Sen's estimator restricted to
+ * disjoint-ish pairs, O(n), robust to spikes and to a step in either end. */
+static double lag_slope(const double *t, const double *y, int n, double *tmp) {
+  return median(tmp, lag_pairs(t, y, n, tmp));
 }
 
 static double median_of(const double *y, int n, double *tmp) {
@@ -302,11 +307,13 @@ enum { ST_S = 1, ST_L = 2, ST_Z = 4, ST_QR = 8, ST_HALF = 16, ST_ALL = 31 }; /* 
 
 /* One window of the closed series. Stages: ST_S fills s; ST_L level; ST_Z z (and c, sigma);
  * ST_QR qr; ST_HALF s1, s2 and mk. Most windows are rejected on their slope or z alone, so the
- * dearer stages rarely run; every stage gives the same value whenever it runs. */
+ * dearer stages rarely run; every stage gives the same value whenever it runs. The level lies
+ * in [ylo, yhi], which decides most of its uses without the median. */
 typedef struct {
   int i0, n;                         /* closed buckets [i0, i0 + n) */
   int m;                             /* block means in tb/yb */
   int done;                          /* ST_* stages computed */
+  double ylo, yhi;                   /* smallest and largest block mean (> 0) */
   double c, sigma;                   /* robust line's intercept and residual scale (ST_Z) */
   double tb[WIN_MAXB], yb[WIN_MAXB]; /* block means of t and y */
   wstat w;
@@ -378,25 +385,20 @@ static win *series_win(series *e, int i0, int n) {
   a->done = 0;
   memset(&a->w, 0, sizeof a->w);
   win_blocks(a, e->t + i0, e->y + i0, n);
+  double lo = a->m ? a->yb[0] : 0, hi = lo;
+  for (int i = 1; i < a->m; i++) {
+    lo = a->yb[i] < lo ? a->yb[i] : lo;
+    hi = a->yb[i] > hi ? a->yb[i] : hi;
+  }
+  a->ylo = lo;
+  a->yhi = hi;
   if (n < 4) a->done = ST_ALL; /* too short: every statistic is 0 */
   return a;
-}
-
-/* Whether w.s >= R_MIN * w.level cannot hold, decided without the level where possible: a
- * falling slope fails (the level is positive), and so does one below R_MIN times the lowest
- * block mean (rounding is monotone, so R_MIN * level >= R_MIN * min). */
-static int win_too_slow(const win *a) {
-  if (a->w.s < 0) return 1;
-  double lo = a->yb[0];
-  for (int i = 1; i < a->m; i++)
-    if (a->yb[i] < lo) lo = a->yb[i];
-  return a->w.s < R_MIN * lo;
 }
 
 /* Computes the stages in need (and those they rest on) that a has not computed yet. */
 static void win_need(series *e, win *a, int need) {
   if (need & ST_QR) need |= ST_Z;
-  if (need & ST_Z) need |= ST_L;
   if ((a->done & need) == need) return;
   const double *t = a->tb, *y = a->yb;
   double *tmp = e->tmp;
@@ -415,8 +417,16 @@ static void win_need(series *e, win *a, int need) {
     double c = median(tmp, n);
     for (int i = 0; i < n; i++) tmp[i] = fabs(y[i] - w->s * t[i] - c);
     double sigma = 1.4826 * median(tmp, n);
-    double floor_sigma = 1e-6 * fabs(w->level) + 1.0;
-    if (sigma < floor_sigma) sigma = floor_sigma;
+    /* the floor 1e-6 * level + 1 is at most 1e-6 * yhi + 1 (rounding is monotone), so only a
+     * sigma below that needs the level */
+    if (sigma < 1e-6 * a->yhi + 1.0) {
+      if (!(a->done & ST_L)) {
+        w->level = median_of(y, n, tmp);
+        a->done |= ST_L;
+      }
+      double floor_sigma = 1e-6 * fabs(w->level) + 1.0;
+      if (sigma < floor_sigma) sigma = floor_sigma;
+    }
     /* lag-1 autocorrelation of winsorised residuals: wander (OU, slow cycles) shrinks the
      * effective sample size so a short excursion is not mistaken for a trend */
     double num = 0, den = 0, prev = 0, mt = 0;
@@ -461,6 +471,24 @@ static void win_need(series *e, win *a, int need) {
     }
     a->done |= ST_HALF;
   }
+}
+
+/* Whether w.s < R_MIN * w.level (the window grows too slowly to matter), computing the level
+ * only when its bounds do not decide: R_MIN * ylo <= R_MIN * level <= R_MIN * yhi, since the
+ * level lies in [ylo, yhi] and rounding is monotone. A falling slope is always too slow. */
+static int win_slow(series *e, win *a) {
+  if (!(a->done & ST_S)) { /* most slopes below the bound put their median below it */
+    double *tmp = e->tmp, lo = R_MIN * a->ylo;
+    int m = lag_pairs(a->tb, a->yb, a->m, tmp), below = 0;
+    for (int i = 0; i < m; i++) below += tmp[i] < lo;
+    if (below > m / 2) return 1;
+    a->w.s = median(tmp, m);
+    a->done |= ST_S;
+  }
+  if (a->w.s < R_MIN * a->ylo) return 1;
+  if (a->w.s >= R_MIN * a->yhi) return 0;
+  win_need(e, a, ST_L);
+  return a->w.s < R_MIN * a->w.level;
 }
 
 /* Whether window a's growth is better explained by a saturating curve that starts at the
@@ -527,7 +555,7 @@ static int summarize_life(const leak_detector *d, series *e, life_sum *ls) {
   int i0 = first_at(e->t, n, e->t[0] + (e->t[n - 1] - e->t[0]) / 3);
   if (n - i0 < 8) return -1;
   win *a = series_win(e, i0, n - i0);
-  win_need(e, a, ST_Z | ST_HALF);
+  win_need(e, a, ST_L | ST_Z | ST_HALF);
   *ls = (life_sum){d->t0, d->last_ts, a->w.s, a->w.s1, a->w.s2, a->w.z, a->w.level};
   return 0;
 }
@@ -648,19 +676,14 @@ static int evaluate(leak_detector *d, double now) {
     }
     win *a = series_win(&e, i0, nw);
     const wstat *w = &a->w;
-    win_need(&e, a, ST_S);
-    /* urgency: a worker that reaches its limit soon is flagged on less evidence, one that
-     * would take weeks must show more */
-    double ttl_h = d->limit > level_now && w->s > 0 ? (d->limit - level_now) / w->s : INFINITY;
-    double urg = ttl_h < 6 ? 0.67 : ttl_h < 24 ? 0.85 : ttl_h > 14 * 24 ? 1.25 : 1.0;
-    double zmin = (wins[k] < 1 ? 1.5 * Z_MIN : Z_MIN) * urg; /* short windows: strong effect */
     /* cheapest tests first: most windows fail on their slope or its significance */
-    int ok = !win_too_slow(a);
+    int ok = !win_slow(&e, a);
     if (ok) {
-      win_need(&e, a, ST_L);
-      ok = w->s >= R_MIN * w->level;
-    }
-    if (ok) {
+      /* urgency: a worker that reaches its limit soon is flagged on less evidence, one that
+       * would take weeks must show more */
+      double ttl_h = d->limit > level_now && w->s > 0 ? (d->limit - level_now) / w->s : INFINITY;
+      double urg = ttl_h < 6 ? 0.67 : ttl_h < 24 ? 0.85 : ttl_h > 14 * 24 ? 1.25 : 1.0;
+      double zmin = (wins[k] < 1 ? 1.5 * Z_MIN : Z_MIN) * urg; /* short windows: strong effect */
       win_need(&e, a, ST_Z);
       ok = w->z >= zmin;
     }
@@ -684,12 +707,7 @@ static int evaluate(leak_detector *d, double now) {
       int pre_flat = 0, pre_hours = !whole && t[i0] - t[0] >= 1.0;
       if (pre_hours) {
         win *p = series_win(&e, 0, i0);
-        win_need(&e, p, ST_S);
-        pre_flat = win_too_slow(p);
-        if (!pre_flat) {
-          win_need(&e, p, ST_L);
-          pre_flat = p->w.s < R_MIN * p->w.level;
-        }
+        pre_flat = win_slow(&e, p);
         if (!pre_flat) {
           win_need(&e, p, ST_Z);
           pre_flat = p->w.z < 2;
@@ -759,7 +777,7 @@ static int evaluate(leak_detector *d, double now) {
       win_need(&e, a, ST_Z);
       tr = a->w;
       have_trail = 1;
-      life_flat = len >= 1.5 && (tr.z < 2 || tr.s < R_MIN * tr.level);
+      life_flat = len >= 1.5 && (tr.z < 2 || win_slow(&e, a));
     }
   }
   int flat = !evid && (life_flat || (cflat && span_h < 2.25));
