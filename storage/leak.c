@@ -5,7 +5,8 @@
  * every decision is a function of the fed samples alone, so save/load and replay are exact.
  * Memory is fixed per worker: LEAK_NB buckets (and their series cache) plus LEAK_NL life
  * summaries. An evaluation blocks each window once and computes its statistics in stages, only
- * as far as its tests need them. */
+ * as far as its tests need them; only the passing window of largest z matters, so a window is
+ * tested through only while it could still be that one (exact bounds, never approximations). */
 #include "leak.h"
 
 #include <assert.h>
@@ -303,18 +304,19 @@ static double saturates(const double *t, const double *y, int n, const double *o
 #define WIN_MAXB 96 /* block means per window: n < 96 gives <= 95 blocks of 1, else < 73 */
 #define WIN_MEMO 32 /* windows per evaluation: 13 + their 13 pre-windows + life, trail, summary */
 
-enum { ST_S = 1, ST_L = 2, ST_Z = 4, ST_QR = 8, ST_HALF = 16, ST_ALL = 31 }; /* win.done */
+enum { ST_S = 1, ST_L = 2, ST_V = 4, ST_C = 8, ST_Z = 16, ST_QR = 32, ST_HALF = 64, ST_ALL = 127 };
 
-/* One window of the closed series. Stages: ST_S fills s; ST_L level; ST_Z z (and c, sigma);
- * ST_QR qr; ST_HALF s1, s2 and mk. Most windows are rejected on their slope or z alone, so the
- * dearer stages rarely run; every stage gives the same value whenever it runs. The level lies
- * in [ylo, yhi], which decides most of its uses without the median. */
+/* One window of the closed series. Stages (win.done): ST_S fills s; ST_L level; ST_V vt; ST_C c;
+ * ST_Z z and sigma; ST_QR qr; ST_HALF s1, s2 and mk. Most windows are rejected on their slope or z
+ * alone, so the dearer stages rarely run; every stage gives the same value whenever it runs. The
+ * level lies in [ylo, yhi], which decides most of its uses without the median. */
 typedef struct {
   int i0, n;                         /* closed buckets [i0, i0 + n) */
   int m;                             /* block means in tb/yb */
   int done;                          /* ST_* stages computed */
   double ylo, yhi;                   /* smallest and largest block mean (> 0) */
-  double c, sigma;                   /* robust line's intercept and residual scale (ST_Z) */
+  double vt, c;                      /* spread of t (ST_V); robust line's intercept (ST_C) */
+  double sigma;                      /* residual scale (ST_Z) */
   double tb[WIN_MAXB], yb[WIN_MAXB]; /* block means of t and y */
   wstat w;
 } win;
@@ -383,6 +385,7 @@ static win *series_win(series *e, int i0, int n) {
   a->i0 = i0;
   a->n = n;
   a->done = 0;
+  a->c = a->vt = a->sigma = 0;
   memset(&a->w, 0, sizeof a->w);
   win_blocks(a, e->t + i0, e->y + i0, n);
   double lo = a->m ? a->yb[0] : 0, hi = lo;
@@ -399,6 +402,7 @@ static win *series_win(series *e, int i0, int n) {
 /* Computes the stages in need (and those they rest on) that a has not computed yet. */
 static void win_need(series *e, win *a, int need) {
   if (need & ST_QR) need |= ST_Z;
+  if (need & ST_Z) need |= ST_V | ST_C;
   if ((a->done & need) == need) return;
   const double *t = a->tb, *y = a->yb;
   double *tmp = e->tmp;
@@ -412,9 +416,21 @@ static void win_need(series *e, win *a, int need) {
     w->level = median_of(y, n, tmp);
     a->done |= ST_L;
   }
-  if ((need & ST_Z) && !(a->done & ST_Z)) {
+  if ((need & ST_V) && !(a->done & ST_V)) {
+    double mt = 0, vt = 0;
+    for (int i = 0; i < n; i++) mt += t[i];
+    mt /= n;
+    for (int i = 0; i < n; i++) vt += (t[i] - mt) * (t[i] - mt);
+    a->vt = vt;
+    a->done |= ST_V;
+  }
+  if ((need & ST_C) && !(a->done & ST_C)) {
     for (int i = 0; i < n; i++) tmp[i] = y[i] - w->s * t[i];
-    double c = median(tmp, n);
+    a->c = median(tmp, n);
+    a->done |= ST_C;
+  }
+  if ((need & ST_Z) && !(a->done & ST_Z)) {
+    double c = a->c;
     for (int i = 0; i < n; i++) tmp[i] = fabs(y[i] - w->s * t[i] - c);
     double sigma = 1.4826 * median(tmp, n);
     /* the floor 1e-6 * level + 1 is at most 1e-6 * yhi + 1 (rounding is monotone), so only a
@@ -429,10 +445,7 @@ static void win_need(series *e, win *a, int need) {
     }
     /* lag-1 autocorrelation of winsorised residuals: wander (OU, slow cycles) shrinks the
      * effective sample size so a short excursion is not mistaken for a trend */
-    double num = 0, den = 0, prev = 0, mt = 0;
-    for (int i = 0; i < n; i++) mt += t[i];
-    mt /= n;
-    double vt = 0;
+    double num = 0, den = 0, prev = 0;
     for (int i = 0; i < n; i++) {
       double r = (y[i] - w->s * t[i] - c) / sigma;
       if (r > 3) r = 3;
@@ -440,16 +453,14 @@ static void win_need(series *e, win *a, int need) {
       if (i) num += r * prev;
       den += r * r;
       prev = r;
-      vt += (t[i] - mt) * (t[i] - mt);
     }
     double rho = den > 0 ? num / den : 0;
     if (rho < 0) rho = 0;
     if (rho > 0.95) rho = 0.95;
     double neff = n * (1 - rho) / (1 + rho);
     if (neff < 2) neff = 2;
-    double se = 1.2 * sigma / sqrt(vt / n * neff);
+    double se = 1.2 * sigma / sqrt(a->vt / n * neff);
     w->z = se > 0 ? w->s / se : 0;
-    a->c = c;
     a->sigma = sigma;
     a->done |= ST_Z;
   }
@@ -489,6 +500,27 @@ static int win_slow(series *e, win *a) {
   if (a->w.s >= R_MIN * a->yhi) return 0;
   win_need(e, a, ST_L);
   return a->w.s < R_MIN * a->w.level;
+}
+
+/* Whether window a (s > 0) surely has z < zcap, shown without its MAD where bounds suffice.
+ * z = s / (1.2 sigma / sqrt(vt / n * neff)) falls as sigma grows and rises with neff, and every
+ * step rounds monotonically, so the same expression at a lower bound of sigma and at neff's
+ * upper bound max(n, 2) is an upper bound of z. sigma is at least its floor, 1e-6 * level + 1
+ * >= 1e-6 * ylo + 1, and at least 1.4826 * L when at most (n - 1) / 2 residuals lie within L of
+ * c (then both middle values of the MAD are >= L). Exact: never says yes when z >= zcap. */
+static int win_z_below(series *e, win *a, double zcap) {
+  win_need(e, a, ST_V);
+  const double *t = a->tb, *y = a->yb;
+  double s = a->w.s;
+  int n = a->m, below = 0;
+  double root = sqrt(a->vt / n * (n > 2 ? n : 2));
+  if (s / (1.2 * (1e-6 * a->ylo + 1.0) / root) < zcap) return 1;
+  double lim = s * root / (1.2 * zcap) / 1.4826 * (1 + 1e-9); /* the L that would do */
+  if (!(s / (1.2 * (1.4826 * lim) / root) < zcap)) return 0;
+  win_need(e, a, ST_C);
+  double c = a->c;
+  for (int i = 0; i < n; i++) below += fabs(y[i] - s * t[i] - c) < lim;
+  return below <= (n - 1) / 2;
 }
 
 /* Whether window a's growth is better explained by a saturating curve that starts at the
@@ -632,6 +664,87 @@ static double conf_of(double z) {
   return z > 0 ? 1.0 - exp2(-(z / Z_MIN) * (z / Z_MIN)) : 0.0;
 }
 
+/* What one evaluation knows besides its windows, for the window tests; the -1 fields and the
+ * segment levels are computed when first needed. */
+typedef struct {
+  const leak_detector *d;
+  series *e;
+  double tend;                    /* end of the closed series (hours since t0) */
+  double age_h, birth_h;          /* process age now; its birth (hours since t0) */
+  double level_now;               /* level of the last 30 min */
+  int life_decel;                 /* the life's late two thirds slow down: a warm-up (-1) */
+  int life_sat;                   /* ...or fit a saturating curve better than a line (-1) */
+  int nseg;                       /* levels of the first nseg 30-min segments in seg */
+  double seg[LEAK_NB / LEAK_SEG]; /* for the new-high check */
+} evalctx;
+
+/* Whether window a, whose z has passed its threshold, is evidence of a leak: the dear tests
+ * (steady rise, no slowing, not a warm-up or a saturating curve, new highs). Depends on the
+ * window alone, not on which others were tested before it. */
+static int window_evidence(evalctx *x, win *a) {
+  series *e = x->e;
+  const double *t = e->t, *y = e->y;
+  const wstat *w = &a->w;
+  int n = e->n, i0 = a->i0, whole = i0 == 0;
+  win_need(e, a, ST_QR | ST_HALF);
+  int ok = w->mk >= 11 && w->s1 >= 0.5 * w->s && w->s2 >= 0.5 * w->s &&
+           w->s2 >= HALF_RATIO * w->s1 && w->qr >= HALF_RATIO;
+  if (ok) {
+    /* growth since the start of the life may be a warm-up unless the process is old enough
+     * or the window follows a flat stretch of at least an hour */
+    int pre_flat = 0, pre_hours = !whole && t[i0] - t[0] >= 1.0;
+    if (pre_hours) {
+      win *p = series_win(e, 0, i0);
+      pre_flat = win_slow(e, p);
+      if (!pre_flat) {
+        win_need(e, p, ST_Z);
+        pre_flat = p->w.z < 2;
+      }
+    }
+    if (!pre_flat) {
+      /* most processes warm up, few leak from birth: the line must beat every saturating
+       * curve clearly before growth since birth counts */
+      if (x->age_h >= AGE_MIN_H && x->life_decel < 0) {
+        win *lw = series_win(e, n / 3, n - n / 3);
+        win_need(e, lw, ST_S);
+        x->life_decel = 0;
+        if (lw->w.s > 0) {
+          win_need(e, lw, ST_Z);
+          if (lw->w.z >= 3) {
+            win_need(e, lw, ST_QR);
+            x->life_decel = lw->w.qr < LIFE_RATIO;
+          }
+        }
+      }
+      if (x->age_h < AGE_MIN_H || x->life_decel) ok = 0;
+      if (ok && x->life_sat < 0 && x->d->state != LEAK_LEAKING)
+        x->life_sat = window_saturates(e, series_win(e, n / 3, n - n / 3), x->birth_h) > -LIN_BIC;
+      if (x->life_sat > 0) ok = 0;
+    }
+    /* a leak makes new highs; wander and slow cycles come back to where they were */
+    if (ok && pre_hours) {
+      int nseg = n / LEAK_SEG;
+      for (; x->nseg < nseg && (x->nseg + 1) * LEAK_SEG <= i0; x->nseg++)
+        x->seg[x->nseg] = median_of(y + x->nseg * LEAK_SEG, LEAK_SEG, e->tmp);
+      double mx = -INFINITY;
+      for (int j = 0; j < nseg && (j + 1) * LEAK_SEG <= i0; j++)
+        if (x->seg[j] > mx) mx = x->seg[j];
+      /* ...and rises clear of the wander seen before the window */
+      double ps[LEAK_NB / LEAK_SEG], pd[LEAK_NB / LEAK_SEG];
+      int np = 0;
+      for (int j = 0; j < nseg && (j + 1) * LEAK_SEG <= i0; j++) ps[np++] = x->seg[j];
+      double pmed = median_of(ps, np, e->tmp);
+      for (int j = 0; j < np; j++) pd[j] = fabs(ps[j] - pmed);
+      double wander = 1.4826 * median(pd, np);
+      if (x->level_now <= mx + 0.3 * w->s * (x->tend - t[i0]) || x->level_now - pmed < 3 * wander)
+        ok = 0;
+    }
+  }
+  /* growth that levels off (a cache filling, a warm-up) fits a saturating curve better */
+  if (ok && x->d->state != LEAK_LEAKING && window_saturates(e, a, x->birth_h) > SAT_BIC) ok = 0;
+  return ok;
+}
+
 /* One evaluation at event time now. Returns the transition. */
 static int evaluate(leak_detector *d, double now) {
   series e;
@@ -643,30 +756,27 @@ static int evaluate(leak_detector *d, double now) {
   double birth = d->t0;
   if (d->started_at > 0 && d->started_at <= d->t0 && d->t0 - d->started_at < 30 * 86400.0)
     birth = d->started_at;
-  double age_h = (now - birth) / 3600.0;
   double span_h = n > 0 ? t[n - 1] - t[0] + LEAK_BUCKET_S / 3600.0 : 0;
   double tend = n > 0 ? t[n - 1] + 0.5 * LEAK_BUCKET_S / 3600.0 : 0;
 
-  /* life-level shape, for growth that runs since the start of the life: a slope that fades
-   * over the life is a warm-up, a cache filling or log-like growth (computed when first needed;
-   * -1 until then) */
-  int life_decel = -1;
-  /* 30-min segment levels for the new-high check, the first nseg_done of them computed */
-  double seg[LEAK_NB / LEAK_SEG];
-  int nseg = n / LEAK_SEG, nseg_done = 0;
   int nl = n < LEAK_SEG ? n : LEAK_SEG;
-  double level_now = nl > 0 ? median_of(y + n - nl, nl, e.tmp) : 0;
+  evalctx x = {.d = d,
+               .e = &e,
+               .tend = tend,
+               .age_h = (now - birth) / 3600.0,
+               .birth_h = (birth - d->t0) / 3600.0,
+               .life_decel = -1,
+               .life_sat = -1};
+  x.level_now = nl > 0 ? median_of(y + n - nl, nl, e.tmp) : 0;
 
   static const double wins[] = {0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48};
   enum { NWINS = sizeof wins / sizeof wins[0] };
-  double birth_h = (birth - d->t0) / 3600.0;
-  int evid = 0, life_sat = -1; /* life_sat: computed once, when first needed */
-  double best_s = 0, best_z = 0;
   /* The evidence is the window of largest z that passes every test (the first such window on
-   * a tie); no other window changes the outcome. So the cheap tests, up to z, run on every
-   * window first, and the dear ones on the survivors in order of falling z, until one passes. */
-  win *cand[NWINS];
-  int nc = 0;
+   * a tie); no other window changes the outcome. So the slope test runs on every window first,
+   * then z, and the dear tests on the survivors in order of falling z, until one passes. */
+  win *elig[NWINS], *cand[NWINS], *best = NULL;
+  double zmin[NWINS];
+  int ne = 0, nc = 0;
   for (int k = 0; k < NWINS && n >= WIN_MIN_N; k++) {
     int i0 = first_at(t, n, tend - wins[k]);
     int whole = i0 == 0, nw = n - i0;
@@ -675,89 +785,41 @@ static int evaluate(leak_detector *d, double now) {
       continue;
     }
     win *a = series_win(&e, i0, nw);
-    const wstat *w = &a->w;
-    /* cheapest tests first: most windows fail on their slope or its significance */
-    int ok = !win_slow(&e, a);
-    if (ok) {
+    if (!win_slow(&e, a)) {
       /* urgency: a worker that reaches its limit soon is flagged on less evidence, one that
        * would take weeks must show more */
-      double ttl_h = d->limit > level_now && w->s > 0 ? (d->limit - level_now) / w->s : INFINITY;
+      double s = a->w.s, lv = x.level_now;
+      double ttl_h = d->limit > lv && s > 0 ? (d->limit - lv) / s : INFINITY;
       double urg = ttl_h < 6 ? 0.67 : ttl_h < 24 ? 0.85 : ttl_h > 14 * 24 ? 1.25 : 1.0;
-      double zmin = (wins[k] < 1 ? 1.5 * Z_MIN : Z_MIN) * urg; /* short windows: strong effect */
-      win_need(&e, a, ST_Z);
-      ok = w->z >= zmin;
-    }
-    if (ok) { /* stable insertion by falling z */
-      int j = nc++;
-      for (; j > 0 && cand[j - 1]->w.z < w->z; j--) cand[j] = cand[j - 1];
-      cand[j] = a;
+      zmin[ne] = (wins[k] < 1 ? 1.5 * Z_MIN : Z_MIN) * urg; /* short windows: strong effect */
+      elig[ne++] = a;
     }
     if (whole) break;
   }
-  for (int c = 0; c < nc && !evid; c++) {
-    win *a = cand[c];
-    const wstat *w = &a->w;
-    int i0 = a->i0, whole = i0 == 0, ok;
-    win_need(&e, a, ST_QR | ST_HALF);
-    ok = w->mk >= 11 && w->s1 >= 0.5 * w->s && w->s2 >= 0.5 * w->s && w->s2 >= HALF_RATIO * w->s1 &&
-         w->qr >= HALF_RATIO;
-    if (ok) {
-      /* growth since the start of the life may be a warm-up unless the process is old enough
-       * or the window follows a flat stretch of at least an hour */
-      int pre_flat = 0, pre_hours = !whole && t[i0] - t[0] >= 1.0;
-      if (pre_hours) {
-        win *p = series_win(&e, 0, i0);
-        pre_flat = win_slow(&e, p);
-        if (!pre_flat) {
-          win_need(&e, p, ST_Z);
-          pre_flat = p->w.z < 2;
-        }
-      }
-      if (!pre_flat) {
-        /* most processes warm up, few leak from birth: the line must beat every saturating
-         * curve clearly before growth since birth counts */
-        if (age_h >= AGE_MIN_H && life_decel < 0) {
-          win *lw = series_win(&e, n / 3, n - n / 3);
-          win_need(&e, lw, ST_S);
-          life_decel = 0;
-          if (lw->w.s > 0) {
-            win_need(&e, lw, ST_Z);
-            if (lw->w.z >= 3) {
-              win_need(&e, lw, ST_QR);
-              life_decel = lw->w.qr < LIFE_RATIO;
-            }
-          }
-        }
-        if (age_h < AGE_MIN_H || life_decel) ok = 0;
-        if (ok && life_sat < 0 && d->state != LEAK_LEAKING)
-          life_sat = window_saturates(&e, series_win(&e, n / 3, n - n / 3), birth_h) > -LIN_BIC;
-        if (life_sat > 0) ok = 0;
-      }
-      /* a leak makes new highs; wander and slow cycles come back to where they were */
-      if (ok && pre_hours) {
-        for (; nseg_done < nseg && (nseg_done + 1) * LEAK_SEG <= i0; nseg_done++)
-          seg[nseg_done] = median_of(y + nseg_done * LEAK_SEG, LEAK_SEG, e.tmp);
-        double mx = -INFINITY;
-        for (int j = 0; j < nseg && (j + 1) * LEAK_SEG <= i0; j++)
-          if (seg[j] > mx) mx = seg[j];
-        /* ...and rises clear of the wander seen before the window */
-        double ps[LEAK_NB / LEAK_SEG], pd[LEAK_NB / LEAK_SEG];
-        int np = 0;
-        for (int j = 0; j < nseg && (j + 1) * LEAK_SEG <= i0; j++) ps[np++] = seg[j];
-        double pmed = median_of(ps, np, e.tmp);
-        for (int j = 0; j < np; j++) pd[j] = fabs(ps[j] - pmed);
-        double wander = 1.4826 * median(pd, np);
-        if (level_now <= mx + 0.3 * w->s * (tend - t[i0]) || level_now - pmed < 3 * wander) ok = 0;
-      }
-    }
-    /* growth that levels off (a cache filling, a warm-up) fits a saturating curve better */
-    if (ok && d->state != LEAK_LEAKING && window_saturates(&e, a, birth_h) > SAT_BIC) ok = 0;
-    if (ok) {
-      evid = 1;
-      best_z = w->z;
-      best_s = w->s;
-    }
+  /* While leaking no curve is fitted, and the longest window, which usually has the largest z,
+   * is tested through first: when it is evidence, the others need only beat its z, which a
+   * bound on theirs mostly rules out without their MAD. */
+  int seed = d->state == LEAK_LEAKING ? ne - 1 : -1;
+  if (seed >= 0) {
+    win_need(&e, elig[seed], ST_Z);
+    if (elig[seed]->w.z >= zmin[seed] && window_evidence(&x, elig[seed])) best = elig[seed];
   }
+  for (int j = 0; j < ne; j++) {
+    win *a = elig[j];
+    if (j == seed || (best && win_z_below(&e, a, best->w.z))) continue;
+    win_need(&e, a, ST_Z);
+    if (a->w.z < zmin[j] || (best && a->w.z < best->w.z)) continue;
+    int i = nc++; /* stable insertion by falling z */
+    for (; i > 0 && cand[i - 1]->w.z < a->w.z; i--) cand[i] = cand[i - 1];
+    cand[i] = a;
+  }
+  for (int c = 0; c < nc; c++)
+    if (window_evidence(&x, cand[c])) {
+      best = cand[c];
+      break;
+    }
+  int evid = best != NULL;
+  double best_s = best ? best->w.s : 0, best_z = best ? best->w.z : 0;
   double cs = 0, cz = 0;
   int cflat = 0;
   if (cross_life(d, &e, &cs, &cz, &cflat) && cz > best_z) {
@@ -815,7 +877,7 @@ static int evaluate(leak_detector *d, double now) {
   }
   d->proj = 0;
   if (d->limit > 0 && d->slope > 0 && (d->state == LEAK_LEAKING || d->conf >= 0.5))
-    d->proj = level_now >= d->limit ? now : now + (d->limit - level_now) / d->slope * 3600.0;
+    d->proj = x.level_now >= d->limit ? now : now + (d->limit - x.level_now) / d->slope * 3600.0;
   return tr_out;
 }
 
