@@ -71,6 +71,8 @@ struct leak_detector {
   double ct[LEAK_NB];       /* by ring slot, closed buckets only: t of the bucket (hours since
                                t0) and mean rss; derived from ring, not saved */
   double cy[LEAK_NB];
+  int32_t hint; /* window that was last evidence, tested first; -1 none. Changes
+                   only the work done, never a result, so it is not saved */
 };
 
 typedef struct {
@@ -304,12 +306,13 @@ static double saturates(const double *t, const double *y, int n, const double *o
 #define WIN_MAXB 96 /* block means per window: n < 96 gives <= 95 blocks of 1, else < 73 */
 #define WIN_MEMO 32 /* windows per evaluation: 13 + their 13 pre-windows + life, trail, summary */
 
-enum { ST_S = 1, ST_L = 2, ST_V = 4, ST_C = 8, ST_Z = 16, ST_QR = 32, ST_HALF = 64, ST_ALL = 127 };
+enum { ST_S = 1, ST_L = 2, ST_V = 4, ST_C = 8, ST_Z = 16, ST_QR = 32, ST_HALF = 64, ST_MK = 128 };
+#define ST_ALL 255
 
 /* One window of the closed series. Stages (win.done): ST_S fills s; ST_L level; ST_V vt; ST_C c;
- * ST_Z z and sigma; ST_QR qr; ST_HALF s1, s2 and mk. Most windows are rejected on their slope or z
- * alone, so the dearer stages rarely run; every stage gives the same value whenever it runs. The
- * level lies in [ylo, yhi], which decides most of its uses without the median. */
+ * ST_Z z and sigma; ST_QR qr; ST_HALF s1 and s2; ST_MK mk. Most windows are rejected on their slope
+ * or z alone, so the dearer stages rarely run; every stage gives the same value whenever it runs.
+ * The level lies in [ylo, yhi], which decides most of its uses without the median. */
 typedef struct {
   int i0, n;                         /* closed buckets [i0, i0 + n) */
   int m;                             /* block means in tb/yb */
@@ -471,6 +474,9 @@ static void win_need(series *e, win *a, int need) {
   if ((need & ST_HALF) && !(a->done & ST_HALF)) {
     w->s1 = lag_slope(t, y, n / 2, tmp);
     w->s2 = lag_slope(t + n / 2, y + n / 2, n - n / 2, tmp);
+    a->done |= ST_HALF;
+  }
+  if ((need & ST_MK) && !(a->done & ST_MK)) {
     /* Mann-Kendall over 6 segment medians: the level must keep rising, not jump once */
     double m[6];
     int seg = n / 6;
@@ -480,7 +486,7 @@ static void win_need(series *e, win *a, int need) {
       for (int i = 0; i < 6; i++)
         for (int j = i + 1; j < 6; j++) w->mk += (m[j] > m[i]) - (m[j] < m[i]);
     }
-    a->done |= ST_HALF;
+    a->done |= ST_MK;
   }
 }
 
@@ -686,9 +692,17 @@ static int window_evidence(evalctx *x, win *a) {
   const double *t = e->t, *y = e->y;
   const wstat *w = &a->w;
   int n = e->n, i0 = a->i0, whole = i0 == 0;
-  win_need(e, a, ST_QR | ST_HALF);
-  int ok = w->mk >= 11 && w->s1 >= 0.5 * w->s && w->s2 >= 0.5 * w->s &&
-           w->s2 >= HALF_RATIO * w->s1 && w->qr >= HALF_RATIO;
+  /* the cheapest and most often failing first */
+  win_need(e, a, ST_QR);
+  int ok = w->qr >= HALF_RATIO;
+  if (ok) {
+    win_need(e, a, ST_HALF);
+    ok = w->s1 >= 0.5 * w->s && w->s2 >= 0.5 * w->s && w->s2 >= HALF_RATIO * w->s1;
+  }
+  if (ok) {
+    win_need(e, a, ST_MK);
+    ok = w->mk >= 11;
+  }
   if (ok) {
     /* growth since the start of the life may be a warm-up unless the process is old enough
      * or the window follows a flat stretch of at least an hour */
@@ -774,9 +788,9 @@ static int evaluate(leak_detector *d, double now) {
   /* The evidence is the window of largest z that passes every test (the first such window on
    * a tie); no other window changes the outcome. So the slope test runs on every window first,
    * then z, and the dear tests on the survivors in order of falling z, until one passes. */
-  win *elig[NWINS], *cand[NWINS], *best = NULL;
+  win *elig[NWINS], *best = NULL;
   double zmin[NWINS];
-  int ne = 0, nc = 0;
+  int ne = 0, nc = 0, kof[NWINS], cand[NWINS], kbest = -1;
   for (int k = 0; k < NWINS && n >= WIN_MIN_N; k++) {
     int i0 = first_at(t, n, tend - wins[k]);
     int whole = i0 == 0, nw = n - i0;
@@ -792,32 +806,42 @@ static int evaluate(leak_detector *d, double now) {
       double ttl_h = d->limit > lv && s > 0 ? (d->limit - lv) / s : INFINITY;
       double urg = ttl_h < 6 ? 0.67 : ttl_h < 24 ? 0.85 : ttl_h > 14 * 24 ? 1.25 : 1.0;
       zmin[ne] = (wins[k] < 1 ? 1.5 * Z_MIN : Z_MIN) * urg; /* short windows: strong effect */
+      kof[ne] = k;
       elig[ne++] = a;
     }
     if (whole) break;
   }
-  /* While leaking no curve is fitted, and the longest window, which usually has the largest z,
-   * is tested through first: when it is evidence, the others need only beat its z, which a
-   * bound on theirs mostly rules out without their MAD. */
-  int seed = d->state == LEAK_LEAKING ? ne - 1 : -1;
-  if (seed >= 0) {
+  /* While leaking no curve is fitted, and the window that was evidence last time (else the
+   * longest, which usually has the largest z) is tested through first: when it is evidence,
+   * the others need only beat its z. A bound on z rules most windows out without their MAD. */
+  int seed = -1;
+  if (d->state == LEAK_LEAKING && ne > 0) {
+    seed = ne - 1;
+    for (int j = 0; j < ne; j++)
+      if (kof[j] == d->hint) seed = j;
     win_need(&e, elig[seed], ST_Z);
-    if (elig[seed]->w.z >= zmin[seed] && window_evidence(&x, elig[seed])) best = elig[seed];
+    if (elig[seed]->w.z >= zmin[seed] && window_evidence(&x, elig[seed])) {
+      best = elig[seed];
+      kbest = kof[seed];
+    }
   }
   for (int j = 0; j < ne; j++) {
-    win *a = elig[j];
-    if (j == seed || (best && win_z_below(&e, a, best->w.z))) continue;
+    win *a = elig[j]; /* it matters only with z >= zmin and z >= the evidence's */
+    if (j == seed || win_z_below(&e, a, best && best->w.z > zmin[j] ? best->w.z : zmin[j]))
+      continue;
     win_need(&e, a, ST_Z);
     if (a->w.z < zmin[j] || (best && a->w.z < best->w.z)) continue;
     int i = nc++; /* stable insertion by falling z */
-    for (; i > 0 && cand[i - 1]->w.z < a->w.z; i--) cand[i] = cand[i - 1];
-    cand[i] = a;
+    for (; i > 0 && elig[cand[i - 1]]->w.z < a->w.z; i--) cand[i] = cand[i - 1];
+    cand[i] = j;
   }
   for (int c = 0; c < nc; c++)
-    if (window_evidence(&x, cand[c])) {
-      best = cand[c];
+    if (window_evidence(&x, elig[cand[c]])) {
+      best = elig[cand[c]];
+      kbest = kof[cand[c]];
       break;
     }
+  if (best) d->hint = kbest;
   int evid = best != NULL;
   double best_s = best ? best->w.s : 0, best_z = best ? best->w.z : 0;
   double cs = 0, cz = 0;
@@ -885,7 +909,10 @@ static int evaluate(leak_detector *d, double now) {
 
 leak_detector *leak_new(void) {
   leak_detector *d = calloc(1, sizeof *d);
-  if (d) d->state = LEAK_INSUFFICIENT;
+  if (d) {
+    d->state = LEAK_INSUFFICIENT;
+    d->hint = -1;
+  }
   return d;
 }
 
