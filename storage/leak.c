@@ -307,7 +307,7 @@ static double saturates(const double *t, const double *y, int n, const double *o
 #define WIN_MEMO 32 /* windows per evaluation: 13 + their 13 pre-windows + life, trail, summary */
 
 enum { ST_S = 1, ST_L = 2, ST_V = 4, ST_C = 8, ST_Z = 16, ST_QR = 32, ST_HALF = 64, ST_MK = 128 };
-#define ST_ALL 255
+enum { ST_ALL = 2 * ST_MK - 1 }; /* win.done: every stage */
 
 /* One window of the closed series. Stages (win.done): ST_S fills s; ST_L level; ST_V vt; ST_C c;
  * ST_Z z and sigma; ST_QR qr; ST_HALF s1 and s2; ST_MK mk. Most windows are rejected on their slope
