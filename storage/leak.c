@@ -5,7 +5,8 @@
  * every decision is a function of the fed samples alone, so save/load and replay are exact.
  * Memory is fixed per worker: LEAK_NB buckets (and their series cache) plus LEAK_NL life
  * summaries. An evaluation blocks each window once and computes its statistics in stages, only
- * as far as its tests need them. */
+ * as far as its tests need them; only the passing window of largest z matters, so a window is
+ * tested through only while it could still be that one (exact bounds, never approximations). */
 #include "leak.h"
 
 #include <assert.h>
@@ -70,6 +71,8 @@ struct leak_detector {
   double ct[LEAK_NB];       /* by ring slot, closed buckets only: t of the bucket (hours since
                                t0) and mean rss; derived from ring, not saved */
   double cy[LEAK_NB];
+  int32_t hint; /* window that was last evidence, tested first; -1 none. Changes
+                   only the work done, never a result, so it is not saved */
 };
 
 typedef struct {
@@ -84,7 +87,9 @@ typedef struct {
 
 /* k-th smallest of a[0..n) (reorders a; afterwards a[0..k) holds the k smaller ones).
  * Quickselect with a median-of-three pivot and a branch-free partition, since the compares are
- * unpredictable; insertion sort for the last few. */
+ * unpredictable; insertion sort for the last few. Values equal to the pivot are gathered beside
+ * it in a second pass when there are any, so ties (a noise-free series) cost no more than
+ * distinct values. The k-th smallest is unique, so any order of work gives the same value. */
 static double select_k(double *a, int n, int k) {
   int lo = 0, hi = n - 1;
   while (hi - lo > 4) {
@@ -98,20 +103,33 @@ static double select_k(double *a, int n, int k) {
     p = a[pi];
     a[pi] = a[hi];
     a[hi] = p;
-    int s = lo; /* a[lo..s) < p <= a[s..i) */
+    int s = lo, le = lo; /* a[lo..s) < p <= a[s..i); le - lo values <= p */
     for (int i = lo; i < hi; i++) {
       double v = a[i];
       a[i] = a[s];
       a[s] = v;
       s += v < p;
+      le += v <= p;
     }
     a[hi] = a[s];
     a[s] = p;
     if (k == s) return p;
-    if (k < s)
+    if (k < s) {
       hi = s - 1;
-    else
-      lo = s + 1;
+      continue;
+    }
+    lo = s + 1;
+    if (le > s) { /* a[s + 1..e) == p < a[e..hi] */
+      int e = lo;
+      for (int i = lo; i <= hi; i++) {
+        double v = a[i];
+        a[i] = a[e];
+        a[e] = v;
+        e += v == p;
+      }
+      if (k < e) return p;
+      lo = e;
+    }
   }
   for (int i = lo + 1; i <= hi; i++) {
     double v = a[i];
@@ -125,9 +143,13 @@ static double select_k(double *a, int n, int k) {
   return a[k];
 }
 
-/* Median of a[0..n) (reorders a); 0 for n == 0. */
+/* Median of a[0..n) (reorders a); 0 for n == 0. Input already in order (a noise-free series)
+ * is answered without selecting. */
 static double median(double *a, int n) {
   if (n <= 0) return 0;
+  int sorted = 1;
+  while (sorted < n && a[sorted - 1] <= a[sorted]) sorted++;
+  if (sorted == n) return n % 2 ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
   double hi = select_k(a, n, n / 2);
   if (n % 2) return hi;
   double lo = a[0];
@@ -136,16 +158,21 @@ static double median(double *a, int n) {
   return (lo + hi) / 2;
 }
 
-/* Median of the slopes between points half the window apart: Sen's estimator restricted to
- * disjoint-ish pairs, O(n), robust to spikes and to a step in either end. */
-static double lag_slope(const double *t, const double *y, int n, double *tmp) {
+/* The slopes between points half the window apart into tmp; returns how many. */
+static int lag_pairs(const double *t, const double *y, int n, double *tmp) {
   if (n < 4) return 0;
   int h = n / 2, m = 0;
   for (int i = 0; i + h < n; i++) {
     double dt = t[i + h] - t[i];
     if (dt > 0) tmp[m++] = (y[i + h] - y[i]) / dt;
   }
-  return median(tmp, m);
+  return m;
+}
+
+/* Median of the slopes between points half the window apart: Sen's estimator restricted to
+ * disjoint-ish pairs, O(n), robust to spikes and to a step in either end. */
+static double lag_slope(const double *t, const double *y, int n, double *tmp) {
+  return median(tmp, lag_pairs(t, y, n, tmp));
 }
 
 static double median_of(const double *y, int n, double *tmp) {
@@ -160,17 +187,24 @@ static double quad_ratio(const double *t, const double *y, int n, double s, doub
                          double sigma) {
   double t0 = t[0], half = (t[n - 1] - t[0]) / 2;
   if (n < 6 || half <= 0) return 1;
-  double m[3][4] = {{0}};
+  /* the normal equations' distinct sums over (1, x, x^2): products with 1 are exact and
+   * x * x is x^2, so each sum is the one the full 3x3 accumulation would give */
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, r0 = 0, r1 = 0, r2 = 0;
   for (int i = 0; i < n; i++) {
     double x = (t[i] - t0) / half - 1, r = y[i] - s * t[i] - c;
     if (r > 3 * sigma) r = 3 * sigma;
     if (r < -3 * sigma) r = -3 * sigma;
-    double v[3] = {1, x, x * x};
-    for (int a = 0; a < 3; a++) {
-      for (int b = 0; b < 3; b++) m[a][b] += v[a] * v[b];
-      m[a][3] += v[a] * r;
-    }
+    double x2 = x * x;
+    s0 += 1;
+    s1 += x;
+    s2 += x2;
+    s3 += x * x2;
+    s4 += x2 * x2;
+    r0 += r;
+    r1 += x * r;
+    r2 += x2 * r;
   }
+  double m[3][4] = {{s0, s1, s2, r0}, {s1, s2, s3, r1}, {s2, s3, s4, r2}};
   for (int a = 0; a < 3; a++) { /* Gauss-Jordan; the normal matrix is positive definite */
     double p = m[a][a];
     if (fabs(p) < 1e-12) return 1;
@@ -272,16 +306,20 @@ static double saturates(const double *t, const double *y, int n, const double *o
 #define WIN_MAXB 96 /* block means per window: n < 96 gives <= 95 blocks of 1, else < 73 */
 #define WIN_MEMO 32 /* windows per evaluation: 13 + their 13 pre-windows + life, trail, summary */
 
-enum { ST_S = 1, ST_L = 2, ST_Z = 4, ST_QR = 8, ST_HALF = 16, ST_ALL = 31 }; /* win.done */
+enum { ST_S = 1, ST_L = 2, ST_V = 4, ST_C = 8, ST_Z = 16, ST_QR = 32, ST_HALF = 64, ST_MK = 128 };
+enum { ST_ALL = 2 * ST_MK - 1 }; /* win.done: every stage */
 
-/* One window of the closed series. Stages: ST_S fills s; ST_L level; ST_Z z (and c, sigma);
- * ST_QR qr; ST_HALF s1, s2 and mk. Most windows are rejected on their slope or z alone, so the
- * dearer stages rarely run; every stage gives the same value whenever it runs. */
+/* One window of the closed series. Stages (win.done): ST_S fills s; ST_L level; ST_V vt; ST_C c;
+ * ST_Z z and sigma; ST_QR qr; ST_HALF s1 and s2; ST_MK mk. Most windows are rejected on their slope
+ * or z alone, so the dearer stages rarely run; every stage gives the same value whenever it runs.
+ * The level lies in [ylo, yhi], which decides most of its uses without the median. */
 typedef struct {
   int i0, n;                         /* closed buckets [i0, i0 + n) */
   int m;                             /* block means in tb/yb */
   int done;                          /* ST_* stages computed */
-  double c, sigma;                   /* robust line's intercept and residual scale (ST_Z) */
+  double ylo, yhi;                   /* smallest and largest block mean (> 0) */
+  double vt, c;                      /* spread of t (ST_V); robust line's intercept (ST_C) */
+  double sigma;                      /* residual scale (ST_Z) */
   double tb[WIN_MAXB], yb[WIN_MAXB]; /* block means of t and y */
   wstat w;
 } win;
@@ -350,27 +388,24 @@ static win *series_win(series *e, int i0, int n) {
   a->i0 = i0;
   a->n = n;
   a->done = 0;
+  a->c = a->vt = a->sigma = 0;
   memset(&a->w, 0, sizeof a->w);
   win_blocks(a, e->t + i0, e->y + i0, n);
+  double lo = a->m ? a->yb[0] : 0, hi = lo;
+  for (int i = 1; i < a->m; i++) {
+    lo = a->yb[i] < lo ? a->yb[i] : lo;
+    hi = a->yb[i] > hi ? a->yb[i] : hi;
+  }
+  a->ylo = lo;
+  a->yhi = hi;
   if (n < 4) a->done = ST_ALL; /* too short: every statistic is 0 */
   return a;
-}
-
-/* Whether w.s >= R_MIN * w.level cannot hold, decided without the level where possible: a
- * falling slope fails (the level is positive), and so does one below R_MIN times the lowest
- * block mean (rounding is monotone, so R_MIN * level >= R_MIN * min). */
-static int win_too_slow(const win *a) {
-  if (a->w.s < 0) return 1;
-  double lo = a->yb[0];
-  for (int i = 1; i < a->m; i++)
-    if (a->yb[i] < lo) lo = a->yb[i];
-  return a->w.s < R_MIN * lo;
 }
 
 /* Computes the stages in need (and those they rest on) that a has not computed yet. */
 static void win_need(series *e, win *a, int need) {
   if (need & ST_QR) need |= ST_Z;
-  if (need & ST_Z) need |= ST_L;
+  if (need & ST_Z) need |= ST_V | ST_C;
   if ((a->done & need) == need) return;
   const double *t = a->tb, *y = a->yb;
   double *tmp = e->tmp;
@@ -384,19 +419,36 @@ static void win_need(series *e, win *a, int need) {
     w->level = median_of(y, n, tmp);
     a->done |= ST_L;
   }
-  if ((need & ST_Z) && !(a->done & ST_Z)) {
-    for (int i = 0; i < n; i++) tmp[i] = y[i] - w->s * t[i];
-    double c = median(tmp, n);
-    for (int i = 0; i < n; i++) tmp[i] = fabs(y[i] - w->s * t[i] - c);
-    double sigma = 1.4826 * median(tmp, n);
-    double floor_sigma = 1e-6 * fabs(w->level) + 1.0;
-    if (sigma < floor_sigma) sigma = floor_sigma;
-    /* lag-1 autocorrelation of winsorised residuals: wander (OU, slow cycles) shrinks the
-     * effective sample size so a short excursion is not mistaken for a trend */
-    double num = 0, den = 0, prev = 0, mt = 0;
+  if ((need & ST_V) && !(a->done & ST_V)) {
+    double mt = 0, vt = 0;
     for (int i = 0; i < n; i++) mt += t[i];
     mt /= n;
-    double vt = 0;
+    for (int i = 0; i < n; i++) vt += (t[i] - mt) * (t[i] - mt);
+    a->vt = vt;
+    a->done |= ST_V;
+  }
+  if ((need & ST_C) && !(a->done & ST_C)) {
+    for (int i = 0; i < n; i++) tmp[i] = y[i] - w->s * t[i];
+    a->c = median(tmp, n);
+    a->done |= ST_C;
+  }
+  if ((need & ST_Z) && !(a->done & ST_Z)) {
+    double c = a->c;
+    for (int i = 0; i < n; i++) tmp[i] = fabs(y[i] - w->s * t[i] - c);
+    double sigma = 1.4826 * median(tmp, n);
+    /* the floor 1e-6 * level + 1 is at most 1e-6 * yhi + 1 (rounding is monotone), so only a
+     * sigma below that needs the level */
+    if (sigma < 1e-6 * a->yhi + 1.0) {
+      if (!(a->done & ST_L)) {
+        w->level = median_of(y, n, tmp);
+        a->done |= ST_L;
+      }
+      double floor_sigma = 1e-6 * fabs(w->level) + 1.0;
+      if (sigma < floor_sigma) sigma = floor_sigma;
+    }
+    /* lag-1 autocorrelation of winsorised residuals: wander (OU, slow cycles) shrinks the
+     * effective sample size so a short excursion is not mistaken for a trend */
+    double num = 0, den = 0, prev = 0;
     for (int i = 0; i < n; i++) {
       double r = (y[i] - w->s * t[i] - c) / sigma;
       if (r > 3) r = 3;
@@ -404,16 +456,14 @@ static void win_need(series *e, win *a, int need) {
       if (i) num += r * prev;
       den += r * r;
       prev = r;
-      vt += (t[i] - mt) * (t[i] - mt);
     }
     double rho = den > 0 ? num / den : 0;
     if (rho < 0) rho = 0;
     if (rho > 0.95) rho = 0.95;
     double neff = n * (1 - rho) / (1 + rho);
     if (neff < 2) neff = 2;
-    double se = 1.2 * sigma / sqrt(vt / n * neff);
+    double se = 1.2 * sigma / sqrt(a->vt / n * neff);
     w->z = se > 0 ? w->s / se : 0;
-    a->c = c;
     a->sigma = sigma;
     a->done |= ST_Z;
   }
@@ -424,6 +474,9 @@ static void win_need(series *e, win *a, int need) {
   if ((need & ST_HALF) && !(a->done & ST_HALF)) {
     w->s1 = lag_slope(t, y, n / 2, tmp);
     w->s2 = lag_slope(t + n / 2, y + n / 2, n - n / 2, tmp);
+    a->done |= ST_HALF;
+  }
+  if ((need & ST_MK) && !(a->done & ST_MK)) {
     /* Mann-Kendall over 6 segment medians: the level must keep rising, not jump once */
     double m[6];
     int seg = n / 6;
@@ -433,8 +486,47 @@ static void win_need(series *e, win *a, int need) {
       for (int i = 0; i < 6; i++)
         for (int j = i + 1; j < 6; j++) w->mk += (m[j] > m[i]) - (m[j] < m[i]);
     }
-    a->done |= ST_HALF;
+    a->done |= ST_MK;
   }
+}
+
+/* Whether w.s < R_MIN * w.level (the window grows too slowly to matter), computing the level
+ * only when its bounds do not decide: R_MIN * ylo <= R_MIN * level <= R_MIN * yhi, since the
+ * level lies in [ylo, yhi] and rounding is monotone. A falling slope is always too slow. */
+static int win_slow(series *e, win *a) {
+  if (!(a->done & ST_S)) { /* most slopes below the bound put their median below it */
+    double *tmp = e->tmp, lo = R_MIN * a->ylo;
+    int m = lag_pairs(a->tb, a->yb, a->m, tmp), below = 0;
+    for (int i = 0; i < m; i++) below += tmp[i] < lo;
+    if (below > m / 2) return 1;
+    a->w.s = median(tmp, m);
+    a->done |= ST_S;
+  }
+  if (a->w.s < R_MIN * a->ylo) return 1;
+  if (a->w.s >= R_MIN * a->yhi) return 0;
+  win_need(e, a, ST_L);
+  return a->w.s < R_MIN * a->w.level;
+}
+
+/* Whether window a (s > 0) surely has z < zcap, shown without its MAD where bounds suffice.
+ * z = s / (1.2 sigma / sqrt(vt / n * neff)) falls as sigma grows and rises with neff, and every
+ * step rounds monotonically, so the same expression at a lower bound of sigma and at neff's
+ * upper bound max(n, 2) is an upper bound of z. sigma is at least its floor, 1e-6 * level + 1
+ * >= 1e-6 * ylo + 1, and at least 1.4826 * L when at most (n - 1) / 2 residuals lie within L of
+ * c (then both middle values of the MAD are >= L). Exact: never says yes when z >= zcap. */
+static int win_z_below(series *e, win *a, double zcap) {
+  win_need(e, a, ST_V);
+  const double *t = a->tb, *y = a->yb;
+  double s = a->w.s;
+  int n = a->m, below = 0;
+  double root = sqrt(a->vt / n * (n > 2 ? n : 2));
+  if (s / (1.2 * (1e-6 * a->ylo + 1.0) / root) < zcap) return 1;
+  double lim = s * root / (1.2 * zcap) / 1.4826 * (1 + 1e-9); /* the L that would do */
+  if (!(s / (1.2 * (1.4826 * lim) / root) < zcap)) return 0;
+  win_need(e, a, ST_C);
+  double c = a->c;
+  for (int i = 0; i < n; i++) below += fabs(y[i] - s * t[i] - c) < lim;
+  return below <= (n - 1) / 2;
 }
 
 /* Whether window a's growth is better explained by a saturating curve that starts at the
@@ -501,7 +593,7 @@ static int summarize_life(const leak_detector *d, series *e, life_sum *ls) {
   int i0 = first_at(e->t, n, e->t[0] + (e->t[n - 1] - e->t[0]) / 3);
   if (n - i0 < 8) return -1;
   win *a = series_win(e, i0, n - i0);
-  win_need(e, a, ST_Z | ST_HALF);
+  win_need(e, a, ST_L | ST_Z | ST_HALF);
   *ls = (life_sum){d->t0, d->last_ts, a->w.s, a->w.s1, a->w.s2, a->w.z, a->w.level};
   return 0;
 }
@@ -578,6 +670,95 @@ static double conf_of(double z) {
   return z > 0 ? 1.0 - exp2(-(z / Z_MIN) * (z / Z_MIN)) : 0.0;
 }
 
+/* What one evaluation knows besides its windows, for the window tests; the -1 fields and the
+ * segment levels are computed when first needed. */
+typedef struct {
+  const leak_detector *d;
+  series *e;
+  double tend;                    /* end of the closed series (hours since t0) */
+  double age_h, birth_h;          /* process age now; its birth (hours since t0) */
+  double level_now;               /* level of the last 30 min */
+  int life_decel;                 /* the life's late two thirds slow down: a warm-up (-1) */
+  int life_sat;                   /* ...or fit a saturating curve better than a line (-1) */
+  int nseg;                       /* levels of the first nseg 30-min segments in seg */
+  double seg[LEAK_NB / LEAK_SEG]; /* for the new-high check */
+} evalctx;
+
+/* Whether window a, whose z has passed its threshold, is evidence of a leak: the dear tests
+ * (steady rise, no slowing, not a warm-up or a saturating curve, new highs). Depends on the
+ * window alone, not on which others were tested before it. */
+static int window_evidence(evalctx *x, win *a) {
+  series *e = x->e;
+  const double *t = e->t, *y = e->y;
+  const wstat *w = &a->w;
+  int n = e->n, i0 = a->i0, whole = i0 == 0;
+  /* the cheapest and most often failing first */
+  win_need(e, a, ST_QR);
+  int ok = w->qr >= HALF_RATIO;
+  if (ok) {
+    win_need(e, a, ST_HALF);
+    ok = w->s1 >= 0.5 * w->s && w->s2 >= 0.5 * w->s && w->s2 >= HALF_RATIO * w->s1;
+  }
+  if (ok) {
+    win_need(e, a, ST_MK);
+    ok = w->mk >= 11;
+  }
+  if (ok) {
+    /* growth since the start of the life may be a warm-up unless the process is old enough
+     * or the window follows a flat stretch of at least an hour */
+    int pre_flat = 0, pre_hours = !whole && t[i0] - t[0] >= 1.0;
+    if (pre_hours) {
+      win *p = series_win(e, 0, i0);
+      pre_flat = win_slow(e, p);
+      if (!pre_flat) {
+        win_need(e, p, ST_Z);
+        pre_flat = p->w.z < 2;
+      }
+    }
+    if (!pre_flat) {
+      /* most processes warm up, few leak from birth: the line must beat every saturating
+       * curve clearly before growth since birth counts */
+      if (x->age_h >= AGE_MIN_H && x->life_decel < 0) {
+        win *lw = series_win(e, n / 3, n - n / 3);
+        win_need(e, lw, ST_S);
+        x->life_decel = 0;
+        if (lw->w.s > 0) {
+          win_need(e, lw, ST_Z);
+          if (lw->w.z >= 3) {
+            win_need(e, lw, ST_QR);
+            x->life_decel = lw->w.qr < LIFE_RATIO;
+          }
+        }
+      }
+      if (x->age_h < AGE_MIN_H || x->life_decel) ok = 0;
+      if (ok && x->life_sat < 0 && x->d->state != LEAK_LEAKING)
+        x->life_sat = window_saturates(e, series_win(e, n / 3, n - n / 3), x->birth_h) > -LIN_BIC;
+      if (x->life_sat > 0) ok = 0;
+    }
+    /* a leak makes new highs; wander and slow cycles come back to where they were */
+    if (ok && pre_hours) {
+      int nseg = n / LEAK_SEG;
+      for (; x->nseg < nseg && (x->nseg + 1) * LEAK_SEG <= i0; x->nseg++)
+        x->seg[x->nseg] = median_of(y + x->nseg * LEAK_SEG, LEAK_SEG, e->tmp);
+      double mx = -INFINITY;
+      for (int j = 0; j < nseg && (j + 1) * LEAK_SEG <= i0; j++)
+        if (x->seg[j] > mx) mx = x->seg[j];
+      /* ...and rises clear of the wander seen before the window */
+      double ps[LEAK_NB / LEAK_SEG], pd[LEAK_NB / LEAK_SEG];
+      int np = 0;
+      for (int j = 0; j < nseg && (j + 1) * LEAK_SEG <= i0; j++) ps[np++] = x->seg[j];
+      double pmed = median_of(ps, np, e->tmp);
+      for (int j = 0; j < np; j++) pd[j] = fabs(ps[j] - pmed);
+      double wander = 1.4826 * median(pd, np);
+      if (x->level_now <= mx + 0.3 * w->s * (x->tend - t[i0]) || x->level_now - pmed < 3 * wander)
+        ok = 0;
+    }
+  }
+  /* growth that levels off (a cache filling, a warm-up) fits a saturating curve better */
+  if (ok && x->d->state != LEAK_LEAKING && window_saturates(e, a, x->birth_h) > SAT_BIC) ok = 0;
+  return ok;
+}
+
 /* One evaluation at event time now. Returns the transition. */
 static int evaluate(leak_detector *d, double now) {
   series e;
@@ -589,25 +770,28 @@ static int evaluate(leak_detector *d, double now) {
   double birth = d->t0;
   if (d->started_at > 0 && d->started_at <= d->t0 && d->t0 - d->started_at < 30 * 86400.0)
     birth = d->started_at;
-  double age_h = (now - birth) / 3600.0;
   double span_h = n > 0 ? t[n - 1] - t[0] + LEAK_BUCKET_S / 3600.0 : 0;
   double tend = n > 0 ? t[n - 1] + 0.5 * LEAK_BUCKET_S / 3600.0 : 0;
 
-  /* life-level shape, for growth that runs since the start of the life: a slope that fades
-   * over the life is a warm-up, a cache filling or log-like growth (computed when first needed;
-   * -1 until then) */
-  int life_decel = -1;
-  /* 30-min segment levels for the new-high check, the first nseg_done of them computed */
-  double seg[LEAK_NB / LEAK_SEG];
-  int nseg = n / LEAK_SEG, nseg_done = 0;
   int nl = n < LEAK_SEG ? n : LEAK_SEG;
-  double level_now = nl > 0 ? median_of(y + n - nl, nl, e.tmp) : 0;
+  evalctx x = {.d = d,
+               .e = &e,
+               .tend = tend,
+               .age_h = (now - birth) / 3600.0,
+               .birth_h = (birth - d->t0) / 3600.0,
+               .life_decel = -1,
+               .life_sat = -1};
+  x.level_now = nl > 0 ? median_of(y + n - nl, nl, e.tmp) : 0;
 
   static const double wins[] = {0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48};
-  double birth_h = (birth - d->t0) / 3600.0;
-  int evid = 0, life_sat = -1; /* life_sat: computed once, when first needed */
-  double best_s = 0, best_z = 0;
-  for (size_t k = 0; k < sizeof wins / sizeof wins[0] && n >= WIN_MIN_N; k++) {
+  enum { NWINS = sizeof wins / sizeof wins[0] };
+  /* The evidence is the window of largest z that passes every test (the first such window on
+   * a tie); no other window changes the outcome. So the slope test runs on every window first,
+   * then z, and the dear tests on the survivors in order of falling z, until one passes. */
+  win *elig[NWINS], *best = NULL;
+  double zmin[NWINS];
+  int ne = 0, nc = 0, kof[NWINS], cand[NWINS], kbest = -1;
+  for (int k = 0; k < NWINS && n >= WIN_MIN_N; k++) {
     int i0 = first_at(t, n, tend - wins[k]);
     int whole = i0 == 0, nw = n - i0;
     if (nw < WIN_MIN_N || nw * LEAK_BUCKET_S / 3600.0 < 0.5 * (tend - t[i0])) {
@@ -615,93 +799,51 @@ static int evaluate(leak_detector *d, double now) {
       continue;
     }
     win *a = series_win(&e, i0, nw);
-    const wstat *w = &a->w;
-    win_need(&e, a, ST_S);
-    /* urgency: a worker that reaches its limit soon is flagged on less evidence, one that
-     * would take weeks must show more */
-    double ttl_h = d->limit > level_now && w->s > 0 ? (d->limit - level_now) / w->s : INFINITY;
-    double urg = ttl_h < 6 ? 0.67 : ttl_h < 24 ? 0.85 : ttl_h > 14 * 24 ? 1.25 : 1.0;
-    double zmin = (wins[k] < 1 ? 1.5 * Z_MIN : Z_MIN) * urg; /* short windows: strong effect */
-    /* cheapest tests first: most windows fail on their slope or its significance */
-    int ok = !win_too_slow(a);
-    if (ok) {
-      win_need(&e, a, ST_L);
-      ok = w->s >= R_MIN * w->level;
-    }
-    if (ok) {
-      win_need(&e, a, ST_Z);
-      ok = w->z >= zmin;
-    }
-    if (ok) {
-      win_need(&e, a, ST_QR | ST_HALF);
-      ok = w->mk >= 11 && w->s1 >= 0.5 * w->s && w->s2 >= 0.5 * w->s &&
-           w->s2 >= HALF_RATIO * w->s1 && w->qr >= HALF_RATIO;
-    }
-    if (ok) {
-      /* growth since the start of the life may be a warm-up unless the process is old enough
-       * or the window follows a flat stretch of at least an hour */
-      int pre_flat = 0, pre_hours = !whole && t[i0] - t[0] >= 1.0;
-      if (pre_hours) {
-        win *p = series_win(&e, 0, i0);
-        win_need(&e, p, ST_S);
-        pre_flat = win_too_slow(p);
-        if (!pre_flat) {
-          win_need(&e, p, ST_L);
-          pre_flat = p->w.s < R_MIN * p->w.level;
-        }
-        if (!pre_flat) {
-          win_need(&e, p, ST_Z);
-          pre_flat = p->w.z < 2;
-        }
-      }
-      if (!pre_flat) {
-        /* most processes warm up, few leak from birth: the line must beat every saturating
-         * curve clearly before growth since birth counts */
-        if (age_h >= AGE_MIN_H && life_decel < 0) {
-          win *lw = series_win(&e, n / 3, n - n / 3);
-          win_need(&e, lw, ST_S);
-          life_decel = 0;
-          if (lw->w.s > 0) {
-            win_need(&e, lw, ST_Z);
-            if (lw->w.z >= 3) {
-              win_need(&e, lw, ST_QR);
-              life_decel = lw->w.qr < LIFE_RATIO;
-            }
-          }
-        }
-        if (age_h < AGE_MIN_H || life_decel) ok = 0;
-        if (ok && life_sat < 0 && d->state != LEAK_LEAKING)
-          life_sat = window_saturates(&e, series_win(&e, n / 3, n - n / 3), birth_h) > -LIN_BIC;
-        if (life_sat > 0) ok = 0;
-      }
-      /* a leak makes new highs; wander and slow cycles come back to where they were */
-      if (ok && pre_hours) {
-        for (; nseg_done < nseg && (nseg_done + 1) * LEAK_SEG <= i0; nseg_done++)
-          seg[nseg_done] = median_of(y + nseg_done * LEAK_SEG, LEAK_SEG, e.tmp);
-        double mx = -INFINITY;
-        for (int j = 0; j < nseg && (j + 1) * LEAK_SEG <= i0; j++)
-          if (seg[j] > mx) mx = seg[j];
-        /* ...and rises clear of the wander seen before the window */
-        double ps[LEAK_NB / LEAK_SEG], pd[LEAK_NB / LEAK_SEG];
-        int np = 0;
-        for (int j = 0; j < nseg && (j + 1) * LEAK_SEG <= i0; j++) ps[np++] = seg[j];
-        double pmed = median_of(ps, np, e.tmp);
-        for (int j = 0; j < np; j++) pd[j] = fabs(ps[j] - pmed);
-        double wander = 1.4826 * median(pd, np);
-        if (level_now <= mx + 0.3 * w->s * (tend - t[i0]) || level_now - pmed < 3 * wander) ok = 0;
-      }
-    }
-    /* growth that levels off (a cache filling, a warm-up) fits a saturating curve better */
-    if (ok && d->state != LEAK_LEAKING && w->z > best_z &&
-        window_saturates(&e, a, birth_h) > SAT_BIC)
-      ok = 0;
-    if (ok && w->z > best_z) {
-      evid = 1;
-      best_z = w->z;
-      best_s = w->s;
+    if (!win_slow(&e, a)) {
+      /* urgency: a worker that reaches its limit soon is flagged on less evidence, one that
+       * would take weeks must show more */
+      double s = a->w.s, lv = x.level_now;
+      double ttl_h = d->limit > lv && s > 0 ? (d->limit - lv) / s : INFINITY;
+      double urg = ttl_h < 6 ? 0.67 : ttl_h < 24 ? 0.85 : ttl_h > 14 * 24 ? 1.25 : 1.0;
+      zmin[ne] = (wins[k] < 1 ? 1.5 * Z_MIN : Z_MIN) * urg; /* short windows: strong effect */
+      kof[ne] = k;
+      elig[ne++] = a;
     }
     if (whole) break;
   }
+  /* While leaking no curve is fitted, and the window that was evidence last time (else the
+   * longest, which usually has the largest z) is tested through first: when it is evidence,
+   * the others need only beat its z. A bound on z rules most windows out without their MAD. */
+  int seed = -1;
+  if (d->state == LEAK_LEAKING && ne > 0) {
+    seed = ne - 1;
+    for (int j = 0; j < ne; j++)
+      if (kof[j] == d->hint) seed = j;
+    win_need(&e, elig[seed], ST_Z);
+    if (elig[seed]->w.z >= zmin[seed] && window_evidence(&x, elig[seed])) {
+      best = elig[seed];
+      kbest = kof[seed];
+    }
+  }
+  for (int j = 0; j < ne; j++) {
+    win *a = elig[j]; /* it matters only with z >= zmin and z >= the evidence's */
+    if (j == seed || win_z_below(&e, a, best && best->w.z > zmin[j] ? best->w.z : zmin[j]))
+      continue;
+    win_need(&e, a, ST_Z);
+    if (a->w.z < zmin[j] || (best && a->w.z < best->w.z)) continue;
+    int i = nc++; /* stable insertion by falling z */
+    for (; i > 0 && elig[cand[i - 1]]->w.z < a->w.z; i--) cand[i] = cand[i - 1];
+    cand[i] = j;
+  }
+  for (int c = 0; c < nc; c++)
+    if (window_evidence(&x, elig[cand[c]])) {
+      best = elig[cand[c]];
+      kbest = kof[cand[c]];
+      break;
+    }
+  if (best) d->hint = kbest;
+  int evid = best != NULL;
+  double best_s = best ? best->w.s : 0, best_z = best ? best->w.z : 0;
   double cs = 0, cz = 0;
   int cflat = 0;
   if (cross_life(d, &e, &cs, &cz, &cflat) && cz > best_z) {
@@ -721,7 +863,7 @@ static int evaluate(leak_detector *d, double now) {
       win_need(&e, a, ST_Z);
       tr = a->w;
       have_trail = 1;
-      life_flat = len >= 1.5 && (tr.z < 2 || tr.s < R_MIN * tr.level);
+      life_flat = len >= 1.5 && (tr.z < 2 || win_slow(&e, a));
     }
   }
   int flat = !evid && (life_flat || (cflat && span_h < 2.25));
@@ -759,7 +901,7 @@ static int evaluate(leak_detector *d, double now) {
   }
   d->proj = 0;
   if (d->limit > 0 && d->slope > 0 && (d->state == LEAK_LEAKING || d->conf >= 0.5))
-    d->proj = level_now >= d->limit ? now : now + (d->limit - level_now) / d->slope * 3600.0;
+    d->proj = x.level_now >= d->limit ? now : now + (d->limit - x.level_now) / d->slope * 3600.0;
   return tr_out;
 }
 
@@ -767,7 +909,10 @@ static int evaluate(leak_detector *d, double now) {
 
 leak_detector *leak_new(void) {
   leak_detector *d = calloc(1, sizeof *d);
-  if (d) d->state = LEAK_INSUFFICIENT;
+  if (d) {
+    d->state = LEAK_INSUFFICIENT;
+    d->hint = -1;
+  }
   return d;
 }
 

@@ -5,7 +5,10 @@
  * alert start at or after it (at most 64). Offline tool for
  * tests/leak/score.py; single-threaded, bounded by the longest input line (64 MiB).
  * With -b it also times the detector alone (samples copied out of JSON first) and prints
- * samples/s to stderr. */
+ * samples/s to stderr. With -t it prints instead, per worker, every sample whose status differs
+ * from the previous one (state, transition, and slope, confidence and projection in hex floats);
+ * -r does the same through a leak_save/leak_load round trip every 997 samples. Two builds of the
+ * detector decide alike when their -t (and -r) outputs are byte for byte equal (equiv.sh). */
 #include <jansson.h>
 #include <time.h>
 #include <stdio.h>
@@ -58,6 +61,50 @@ static void bench_worker(json_t *lives, double limit) {
   bench_s += now_s() - t;
   bench_n += n;
   leak_free(d);
+}
+
+/* -t/-r: one line per status change of the worker, all samples in order. */
+static int trace_worker(json_t *w, int roundtrip) {
+  const char *id = json_string_value(json_object_get(w, "worker"));
+  json_t *lives = json_object_get(w, "incarnations"), *life, *smp;
+  double limit = json_number_value(json_object_get(w, "limit"));
+  if (!id || !json_is_array(lives)) return -1;
+  leak_detector *d = leak_new();
+  if (!d) return -1;
+  leak_status st, prev = {0};
+  size_t i, j, k = 0; /* samples fed */
+  printf("W %s\n", id);
+  json_array_foreach(lives, i, life) {
+    leak_sample s = {0};
+    s.pid = (int64_t)json_integer_value(json_object_get(life, "pid"));
+    s.started_at = json_number_value(json_object_get(life, "started_at"));
+    s.limit_bytes = limit > 0 ? limit : 0;
+    json_array_foreach(json_object_get(life, "samples"), j, smp) {
+      s.ts = json_number_value(json_array_get(smp, 0));
+      s.rss = json_number_value(json_array_get(smp, 1));
+      int r = leak_feed(d, &s, &st);
+      if (r == 0 && (st.transition || st.state != prev.state ||
+                     memcmp(&st.slope_bytes_per_hour, &prev.slope_bytes_per_hour, 8) ||
+                     memcmp(&st.confidence, &prev.confidence, 8) ||
+                     memcmp(&st.projected_limit_at, &prev.projected_limit_at, 8)))
+        printf("%zu %.3f %d %d %a %a %a\n", k, s.ts, st.state, st.transition,
+               st.slope_bytes_per_hour, st.confidence, st.projected_limit_at);
+      if (r == 0) prev = st;
+      if (roundtrip && ++k % 997 == 0) {
+        unsigned char *b = NULL;
+        size_t len = 0;
+        int saved = leak_save(d, &b, &len) == 0;
+        leak_free(d);
+        d = saved ? leak_load(b, len) : NULL;
+        free(b);
+        if (!d) return -1;
+      } else if (!roundtrip) {
+        k++;
+      }
+    }
+  }
+  leak_free(d);
+  return 0;
 }
 
 static const char *state_name(int s) {
@@ -122,8 +169,11 @@ static int replay_worker(json_t *w, int verbose, int bench) {
 int main(int argc, char **argv) {
   int verbose = argc > 2 && strcmp(argv[2], "-v") == 0;
   int bench = argc > 2 && strcmp(argv[2], "-b") == 0;
+  int trace = argc > 2 && strcmp(argv[2], "-t") == 0 ? 1
+              : argc > 2 && !strcmp(argv[2], "-r")   ? 2
+                                                     : 0;
   if (argc < 2) {
-    fprintf(stderr, "usage: leak_replay workers.jsonl[.gz] [-v|-b]\n");
+    fprintf(stderr, "usage: leak_replay workers.jsonl[.gz] [-v|-b|-t|-r]\n");
     return 2;
   }
   gzFile f = gzopen(argv[1], "rb");
@@ -140,7 +190,7 @@ int main(int argc, char **argv) {
       if (n) {
         json_error_t err;
         json_t *w = json_loadb(line, n, 0, &err);
-        if (!w || replay_worker(w, verbose, bench) != 0) {
+        if (!w || (trace ? trace_worker(w, trace == 2) : replay_worker(w, verbose, bench)) != 0) {
           fprintf(stderr, "leak_replay: bad worker line: %s\n", w ? "fields" : err.text);
           rc = 1;
         }
