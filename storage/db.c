@@ -95,7 +95,9 @@ static int migrate(db *d) {
     char bump[64];
     snprintf(bump, sizeof bump, "PRAGMA user_version=%d", v + 1);
     if (db_exec(d, "BEGIN IMMEDIATE") != SQLITE_OK) return -1;
-    if (db_exec(d, schema_migrations[v]) != SQLITE_OK || db_exec(d, bump) != SQLITE_OK) {
+    const schema_migration *m = &schema_migrations[v];
+    if (db_exec(d, m->sql) != SQLITE_OK || (m->code && m->code(d) != 0) ||
+        db_exec(d, bump) != SQLITE_OK) {
       db_exec(d, "ROLLBACK");
       return -1;
     }
