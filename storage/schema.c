@@ -3,6 +3,8 @@
  * are stored as received (decoded JSON bytes). */
 #include "schema.h"
 
+#include "chunks.h"
+
 const schema_migration schema_migrations[] = {
     /* 1: projects, issues, events and the other Sentry item types. */
     {"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
@@ -117,6 +119,14 @@ const schema_migration schema_migrations[] = {
      "CREATE INDEX sessions_updated ON sessions(updated);"
      "CREATE INDEX issue_hours_hour ON issue_hours(hour);",
      NULL},
+
+    /* 5: raw samples move into chunks, one row per worker and batch holding the batch's samples
+     * in a compact blob (storage/memchunk.c); key and reads: storage/chunks.h. The rows of the
+     * old table are packed by C code, which then drops the table. */
+    {"CREATE TABLE sample_chunks("
+     "  worker INTEGER NOT NULL, t1 REAL NOT NULL, t0 REAL NOT NULL, n INTEGER NOT NULL,"
+     "  data BLOB NOT NULL, PRIMARY KEY(worker, t1)) WITHOUT ROWID;",
+     chunks_migrate_samples},
 };
 
 const int schema_migration_count = (int)(sizeof schema_migrations / sizeof schema_migrations[0]);
