@@ -30,8 +30,13 @@ struct writer {
   pthread_cond_t sync_cond;
   int (*final)(db *d, void *arg); /* last step before the thread ends */
   void *final_arg;
+  sqlite3_stmt *tx[4]; /* tx_sql, prepared on first use (writer thread), finalized at stop */
   writer_stats stats;
 };
+
+/* The statements every job and batch runs, parsed once instead of per job. */
+enum { TX_BEGIN, TX_SAVEPOINT, TX_RELEASE, TX_COMMIT };
+static const char *const tx_sql[4] = {"BEGIN IMMEDIATE", "SAVEPOINT job", "RELEASE job", "COMMIT"};
 
 static double now_mono(void) {
   struct timespec ts;
@@ -50,17 +55,27 @@ static int sql_ok(db *d, const char *sql) {
   return sqlite3_exec(db_handle(d), sql, NULL, NULL, NULL) == SQLITE_OK;
 }
 
+static int tx_ok(writer *w, int which) {
+  sqlite3_stmt **s = &w->tx[which];
+  if (!*s && sqlite3_prepare_v3(db_handle(w->d), tx_sql[which], -1, SQLITE_PREPARE_PERSISTENT, s,
+                                NULL) != SQLITE_OK)
+    return 0;
+  int rc = sqlite3_step(*s);
+  sqlite3_reset(*s);
+  return rc == SQLITE_DONE;
+}
+
 /* Runs one batch in a transaction. Each job has its own savepoint so that a refused job does
  * not undo the others. When COMMIT fails every job that had succeeded is marked WRITER_EIO. */
 static void run_batch(writer *w, writer_job *batch, size_t n) {
   double t0 = now_mono();
-  int began = sql_ok(w->d, "BEGIN IMMEDIATE"), lost = 0;
+  int began = tx_ok(w, TX_BEGIN), lost = 0;
   for (writer_job *j = batch; j; j = j->next) {
     if (!began || lost) {
       j->status = WRITER_EIO;
       continue;
     }
-    if (!sql_ok(w->d, "SAVEPOINT job")) {
+    if (!tx_ok(w, TX_SAVEPOINT)) {
       j->status = WRITER_EIO;
       continue;
     }
@@ -75,7 +90,7 @@ static void run_batch(writer *w, writer_job *batch, size_t n) {
       continue;
     }
     if (rc != WRITER_OK) sql_ok(w->d, "ROLLBACK TO job");
-    sql_ok(w->d, "RELEASE job");
+    tx_ok(w, TX_RELEASE);
     j->status = rc;
   }
   if (lost) {
@@ -83,7 +98,7 @@ static void run_batch(writer *w, writer_job *batch, size_t n) {
       if (j->status >= 0) j->status = WRITER_EIO;
     }
     w->stats.failed_commits++;
-  } else if (began && !sql_ok(w->d, "COMMIT")) {
+  } else if (began && !tx_ok(w, TX_COMMIT)) {
     log_error("commit failed", "err=\"%s\" jobs=%zu", sqlite3_errmsg(db_handle(w->d)), n);
     sql_ok(w->d, "ROLLBACK");
     for (writer_job *j = batch; j; j = j->next) {
@@ -266,6 +281,7 @@ void writer_stop(writer *w, int (*final)(db *d, void *arg), void *arg) {
   on_async(&w->async); /* the last batch's done() callbacks */
   uv_close((uv_handle_t *)&w->async, NULL);
   uv_run(w->loop, UV_RUN_NOWAIT);
+  for (int i = 0; i < 4; i++) sqlite3_finalize(w->tx[i]);
   sql_ok(w->d, "PRAGMA wal_checkpoint(TRUNCATE)");
   db_close(w->d);
   pthread_mutex_destroy(&w->mu);
