@@ -41,6 +41,7 @@ static int window_add(window *w, const memchunk_sample *s, size_t n, double from
 
 /* Hands out the pending samples with ts <= upto, in order. */
 static int window_emit(window *w, double upto, chunks_fn fn, void *ctx) {
+  if (!w->n) return 0;
   if (!w->sorted) qsort(w->v, w->n, sizeof *w->v, by_ts);
   w->sorted = 1;
   size_t k = 0;
