@@ -1,6 +1,7 @@
 /* test_chunks: raw samples in SQLite through storage/chunks.c on a real database file: retries
  * and partial overlaps are stored once, late and interleaved batches read back in timestamp
- * order, long batches split within the chunk bounds, a corrupt chunk is skipped, and migration
+ * order, long batches split within the chunk bounds, a corrupt chunk is skipped, retention
+ * drops a chunk once it is wholly past the cutoff, and migration
  * 5 turns a database of the previous schema (one row per sample) into chunks that read back
  * the same samples. */
 #include <math.h>
@@ -11,6 +12,7 @@
 #include "chunks.h"
 #include "db.h"
 #include "log.h"
+#include "memstore.h"
 #include "schema.h"
 #include "testutil.h"
 
@@ -134,6 +136,28 @@ TEST(a_corrupt_chunk_is_skipped) {
   db_close(d);
 }
 
+TEST(retention_drops_chunks_wholly_past_the_cutoff) {
+  db *d = fresh("retention.db");
+  CHECK(db_exec(d, "INSERT INTO workers(id, project_id, name, first_seen, last_seen)"
+                   " VALUES(7, 1, 'w', 0, 0)") == SQLITE_OK);
+  memchunk_sample s[64];
+  store(d, s, series(s, 0, 10, 20));   /* 0..190 */
+  store(d, s, series(s, 200, 10, 20)); /* 200..390: straddles the cutoff at 300 */
+  store(d, s, series(s, 400, 10, 20)); /* 400..590 */
+  double now = T0 + 300 + 86400;       /* raw retention 1 day: cutoff T0 + 300 */
+  CHECK_EQ_INT(memstore_retention(d, now, 1, 30, 120), 1);
+  got *g = calloc(1, sizeof *g);
+  read_all(d, WID, 0, INFINITY, g);
+  CHECK_EQ_INT(g->n, 40);
+  CHECK(g->n && g->v[0].ts == T0 + 200);
+  CHECK_EQ_INT(memstore_retention(d, now, 1, 30, 120), 0);
+  CHECK_EQ_INT(memstore_retention(d, now + 100, 1, 30, 120), 1); /* now wholly old */
+  read_all(d, WID, 0, INFINITY, g);
+  CHECK_EQ_INT(g->n, 20);
+  free(g);
+  db_close(d);
+}
+
 /* A database left by the previous release: schema 4, raw samples one row each. */
 TEST(migration_packs_old_samples_into_chunks) {
   char path[128];
@@ -223,6 +247,7 @@ int main(void) {
   RUN(retries_and_overlaps_are_stored_once);
   RUN(long_batches_split_within_bounds);
   RUN(a_corrupt_chunk_is_skipped);
+  RUN(retention_drops_chunks_wholly_past_the_cutoff);
   RUN(migration_packs_old_samples_into_chunks);
   char cmd[160];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
