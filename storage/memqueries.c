@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunks.h"
 #include "memstore.h"
 #include "queries.h"
 
@@ -77,12 +78,36 @@ json_t *q_workers(db *d, int64_t project_id, double now) {
   return json_pack("{s:o}", "workers", list);
 }
 
+typedef struct series {
+  double *ts, *v;
+  size_t n, cap;
+} series;
+
+/* Appends a point; returns 0, or 1 when out of memory (which stops a chunks_scan). */
+static int series_add(series *p, double ts, double v) {
+  if (p->n == p->cap) {
+    size_t cap = p->cap ? 2 * p->cap : 1024;
+    double *nt = realloc(p->ts, cap * sizeof *nt);
+    if (nt) p->ts = nt;
+    double *nv = nt ? realloc(p->v, cap * sizeof *nv) : NULL;
+    if (nv) p->v = nv;
+    if (!nt || !nv) return 1;
+    p->cap = cap;
+  }
+  p->ts[p->n] = ts;
+  p->v[p->n++] = v;
+  return 0;
+}
+
+static int add_raw(void *ctx, const memchunk_sample *s) {
+  return series_add(ctx, s->ts, (double)s->rss);
+}
+
 /* Points from one source: all of them when they fit in max_points, otherwise averaged into
  * max_points equal-time buckets. Sources are bounded (raw <= 6 h, minute rollups <= 7 days,
  * hour rollups beyond), so the rows fit in memory. */
 static json_t *points(db *d, int64_t wid, double from, double to, int64_t max_points) {
-  static const char *const sql[3] = {
-      "SELECT ts, rss FROM samples WHERE worker=? AND ts >= ? AND ts <= ? ORDER BY ts",
+  static const char *const sql[2] = {
       "SELECT t + 30, rss_sum / n FROM rollup_minute WHERE worker=? AND t >= ? - 60"
       " AND t <= ? ORDER BY t",
       "SELECT t + 1800, rss_sum / n FROM rollup_hour WHERE worker=? AND t >= ? - 3600"
@@ -91,30 +116,26 @@ static json_t *points(db *d, int64_t wid, double from, double to, int64_t max_po
   double span = to - from;
   int src = span <= 6 * 3600.0 ? 0 : span <= 7 * 86400.0 ? 1 : 2;
   json_t *arr = json_array();
-  sqlite3_stmt *s = db_stmt(d, sql[src]);
-  if (!s) return arr;
-  sqlite3_bind_int64(s, 1, wid);
-  sqlite3_bind_double(s, 2, from);
-  sqlite3_bind_double(s, 3, to);
-  size_t n = 0, cap = 1024;
-  double *ts = malloc(cap * sizeof *ts), *v = malloc(cap * sizeof *v);
-  while (ts && v && sqlite3_step(s) == SQLITE_ROW) {
-    if (n == cap) {
-      cap *= 2;
-      double *nt = realloc(ts, cap * sizeof *ts), *nv = nt ? realloc(v, cap * sizeof *v) : NULL;
-      if (nt) ts = nt;
-      if (!nt || !nv) break;
-      v = nv;
+  series pts = {0};
+  if (src == 0) {
+    chunks_scan(d, wid, from, to, add_raw, &pts); /* raw samples, in time order */
+  } else {
+    sqlite3_stmt *s = db_stmt(d, sql[src - 1]);
+    if (!s) return arr;
+    sqlite3_bind_int64(s, 1, wid);
+    sqlite3_bind_double(s, 2, from);
+    sqlite3_bind_double(s, 3, to);
+    while (sqlite3_step(s) == SQLITE_ROW &&
+           !series_add(&pts, sqlite3_column_double(s, 0), sqlite3_column_double(s, 1))) {
     }
-    ts[n] = sqlite3_column_double(s, 0);
-    v[n] = sqlite3_column_double(s, 1);
-    n++;
+    sqlite3_reset(s);
   }
-  sqlite3_reset(s);
-  if (ts && v && n <= (size_t)max_points) {
+  double *ts = pts.ts, *v = pts.v;
+  size_t n = pts.n;
+  if (n <= (size_t)max_points) {
     for (size_t i = 0; i < n; i++)
       json_array_append_new(arr, json_pack("[f, I]", ts[i], (json_int_t)v[i]));
-  } else if (ts && v) {
+  } else {
     double width = span / (double)max_points, bsum = 0, bts = 0;
     int64_t bn = 0, bidx = -1;
     for (size_t i = 0; i <= n; i++) {

@@ -1,7 +1,8 @@
 /* memstore: writer-thread SQL and detector bookkeeping for memory samples. The detector cache
  * is a small open hash keyed by the workers.id; entries are evicted (after saving) when it is
- * full. Samples older than a worker's detector state are stored but not fed (the detector is
- * event-time ordered; a late backfill still shows on charts). */
+ * full. A batch is handled in timestamp order; its raw samples go to chunks.c, which drops
+ * the ones already stored (retries). Samples older than a worker's detector state are stored
+ * but not fed (the detector is event-time ordered; a late backfill still shows on charts). */
 #include "memstore.h"
 
 #include <jansson.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "chunks.h"
 #include "leak.h"
 #include "timefmt.h"
 #include "writer.h"
@@ -18,7 +20,7 @@
 #define CACHE_SLOTS 4096
 #define SAVE_EVERY_SAMPLES                                                                         \
   360 /* samples fed between detector saves (an hour at 10 s); a crash                             \
-         replays at most these from the samples table */
+         replays at most these from the raw samples */
 
 typedef struct det_entry {
   int64_t wid; /* 0 = free slot */
@@ -28,9 +30,17 @@ typedef struct det_entry {
   int unsaved;        /* samples fed since the last save */
 } det_entry;
 
+typedef struct batch_item {
+  double ts;
+  size_t i; /* index in the payload: the first sent of equal timestamps wins */
+} batch_item;
+
 struct memstore {
   det_entry slots[CACHE_SLOTS];
   size_t used;
+  memchunk_sample *batch; /* the batch being stored, in timestamp order */
+  batch_item *order;      /* sort scratch */
+  size_t batch_cap;
 };
 
 memstore *memstore_new(void) {
@@ -73,29 +83,73 @@ int memstore_flush(memstore *m, db *d) {
 void memstore_free(memstore *m) {
   if (!m) return;
   for (size_t i = 0; i < CACHE_SLOTS; i++) leak_free(m->slots[i].det);
+  free(m->batch);
+  free(m->order);
   free(m);
+}
+
+typedef struct life_ref {
+  double first_ts;
+  int64_t pid;
+  double started_at;
+} life_ref;
+
+typedef struct replay {
+  det_entry *e;
+  life_ref *lives; /* ascending first_ts: the lives the replayed samples can belong to */
+  size_t n_lives, cur;
+  double limit; /* the worker's memory_limit_bytes, 0 if unknown */
+} replay;
+
+/* Feeds one stored sample with the life it belongs to: the latest that began at or before it
+ * (none: pid 0). Samples come in timestamp order, so the life only moves forward. */
+static int replay_one(void *ctx, const memchunk_sample *x) {
+  replay *r = ctx;
+  while (r->cur + 1 < r->n_lives && r->lives[r->cur + 1].first_ts <= x->ts) r->cur++;
+  const life_ref *l = r->n_lives && r->lives[r->cur].first_ts <= x->ts ? &r->lives[r->cur] : NULL;
+  leak_sample ls = {x->ts, (double)x->rss, l ? l->pid : 0, l ? l->started_at : 0, r->limit};
+  if (leak_feed(r->e->det, &ls, NULL) == 0) r->e->last_fed_ts = x->ts;
+  return 0;
 }
 
 /* Replays raw samples newer than the saved state (after a crash) into e->det. */
 static int replay_since(db *d, det_entry *e) {
-  sqlite3_stmt *s = db_stmt(
-      d, "SELECT s.ts, s.rss, coalesce(l.pid, 0), coalesce(l.started_at, 0),"
-         " coalesce(w.memory_limit_bytes, 0) FROM samples s JOIN workers w ON w.id = s.worker"
-         " LEFT JOIN worker_lives l ON l.worker = s.worker AND l.first_ts = (SELECT max(first_ts)"
-         " FROM worker_lives WHERE worker = s.worker AND first_ts <= s.ts)"
-         " WHERE s.worker = ? AND s.ts > ? ORDER BY s.ts");
+  replay r = {e, NULL, 0, 0, 0};
+  sqlite3_stmt *s = db_stmt(d, "SELECT coalesce(memory_limit_bytes, 0) FROM workers WHERE id=?");
+  if (!s) return WRITER_EIO;
+  sqlite3_bind_int64(s, 1, e->wid);
+  int step = sqlite3_step(s);
+  if (step == SQLITE_ROW) r.limit = (double)sqlite3_column_int64(s, 0);
+  sqlite3_reset(s);
+  if (step != SQLITE_ROW) return step == SQLITE_DONE ? 0 : WRITER_EIO; /* no worker, no samples */
+  s = db_stmt(d, "SELECT first_ts, coalesce(pid, 0), coalesce(started_at, 0) FROM worker_lives"
+                 " WHERE worker=?1 AND first_ts >= coalesce((SELECT max(first_ts) FROM"
+                 " worker_lives WHERE worker=?1 AND first_ts <= ?2), 0) ORDER BY first_ts");
   if (!s) return WRITER_EIO;
   sqlite3_bind_int64(s, 1, e->wid);
   sqlite3_bind_double(s, 2, e->last_fed_ts);
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    leak_sample ls = {sqlite3_column_double(s, 0), (double)sqlite3_column_int64(s, 1),
-                      sqlite3_column_int64(s, 2), sqlite3_column_double(s, 3),
-                      (double)sqlite3_column_int64(s, 4)};
-    if (leak_feed(e->det, &ls, NULL) == 0) e->last_fed_ts = ls.ts;
+  int rc = 0;
+  size_t cap = 0;
+  while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    if (r.n_lives == cap) {
+      cap = cap ? 2 * cap : 16;
+      life_ref *l = realloc(r.lives, cap * sizeof *l);
+      if (!l) {
+        rc = WRITER_EIO;
+        break;
+      }
+      r.lives = l;
+    }
+    r.lives[r.n_lives++] = (life_ref){sqlite3_column_double(s, 0), sqlite3_column_int64(s, 1),
+                                      sqlite3_column_double(s, 2)};
   }
+  if (!rc && step != SQLITE_DONE) rc = WRITER_EIO;
   sqlite3_reset(s);
-  return rc == SQLITE_DONE ? 0 : WRITER_EIO;
+  if (!rc &&
+      chunks_scan(d, e->wid, nextafter(e->last_fed_ts, INFINITY), INFINITY, replay_one, &r) != 0)
+    rc = WRITER_EIO;
+  free(r.lives);
+  return rc;
 }
 
 static det_entry *cache_get(memstore *m, db *d, int64_t wid, int *err) {
@@ -420,6 +474,40 @@ static int store_allocations(db *d, int64_t wid, const memory_sample *first,
   return sqlite3_step(s) == SQLITE_DONE ? 0 : WRITER_EIO;
 }
 
+static int by_ts_then_index(const void *a, const void *b) {
+  const batch_item *x = a, *y = b;
+  if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+  return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Fills m->batch with p's samples in timestamp order, without repeated timestamps (the first
+ * sent wins, as it did when each sample was an INSERT OR IGNORE); returns how many, or -1. */
+static long sorted_batch(memstore *m, const memory_payload *p) {
+  size_t n = p->n_samples;
+  if (n > m->batch_cap) {
+    memchunk_sample *b = realloc(m->batch, n * sizeof *b);
+    if (b) m->batch = b;
+    batch_item *o = b ? realloc(m->order, n * sizeof *o) : NULL;
+    if (o) m->order = o;
+    if (!b || !o) return -1;
+    m->batch_cap = n;
+  }
+  int ordered = 1;
+  for (size_t i = 0; i < n; i++) {
+    m->order[i] = (batch_item){p->samples[i].timestamp, i};
+    if (i && !(p->samples[i].timestamp > p->samples[i - 1].timestamp)) ordered = 0;
+  }
+  if (!ordered) qsort(m->order, n, sizeof *m->order, by_ts_then_index);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (k && m->order[i].ts == m->batch[k - 1].ts) continue;
+    const memory_sample *x = &p->samples[m->order[i].i];
+    m->batch[k++] = (memchunk_sample){x->timestamp, x->rss_bytes, x->heap_bytes,
+                                      x->pss_bytes, x->uss_bytes, x->requests_total};
+  }
+  return (long)k;
+}
+
 int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload *p,
                     memstore_result *res) {
   memset(res, 0, sizeof *res);
@@ -452,42 +540,31 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
   if (last_allocs && (rc = store_allocations(d, w.id, first_allocs, last_allocs, new_life)))
     return rc;
 
-  sqlite3_stmt *ins = db_stmt(d, "INSERT OR IGNORE INTO samples(worker, ts, rss, heap, pss, uss,"
-                                 " requests) VALUES(?,?,?,?,?,?,?)");
-  if (!ins) return WRITER_EIO;
+  /* Raw samples, minus retries (same worker and timestamp: stored once, not counted again);
+   * then rollups and the detector over the new ones, in timestamp order. */
+  long sorted = sorted_batch(m, p);
+  if (sorted < 0) return WRITER_EIO;
+  size_t n_new = (size_t)sorted;
+  if (chunks_store(d, w.id, m->batch, &n_new)) return WRITER_EIO;
+  res->accepted = n_new;
   bucket bm = {0}, bh = {0};
   leak_status st;
   int have_status = 0;
-  for (size_t i = 0; i < p->n_samples; i++) {
-    const memory_sample *smp = &p->samples[i];
-    sqlite3_reset(ins);
-    sqlite3_bind_int64(ins, 1, w.id);
-    sqlite3_bind_double(ins, 2, smp->timestamp);
-    sqlite3_bind_int64(ins, 3, smp->rss_bytes);
-    const int64_t opt[4] = {smp->heap_bytes, smp->pss_bytes, smp->uss_bytes, smp->requests_total};
-    for (int k = 0; k < 4; k++) {
-      if (opt[k] >= 0)
-        sqlite3_bind_int64(ins, 4 + k, opt[k]);
-      else
-        sqlite3_bind_null(ins, 4 + k);
-    }
-    if (sqlite3_step(ins) != SQLITE_DONE) return WRITER_EIO;
-    if (sqlite3_changes(db_handle(d)) == 0) continue; /* a retried sample */
-    res->accepted++;
-    if (roll(d, w.id, &bm, 0, 60, smp->timestamp, smp->rss_bytes) ||
-        roll(d, w.id, &bh, 1, 3600, smp->timestamp, smp->rss_bytes))
+  for (size_t i = 0; i < n_new; i++) {
+    const memchunk_sample *smp = &m->batch[i];
+    if (roll(d, w.id, &bm, 0, 60, smp->ts, smp->rss) ||
+        roll(d, w.id, &bh, 1, 3600, smp->ts, smp->rss))
       return WRITER_EIO;
-    if (smp->timestamp <= e->last_fed_ts || smp->rss_bytes <= 0) continue;
-    leak_sample ls = {smp->timestamp, (double)smp->rss_bytes, p->worker.pid, p->worker.started_at,
+    if (smp->ts <= e->last_fed_ts || smp->rss <= 0) continue;
+    leak_sample ls = {smp->ts, (double)smp->rss, p->worker.pid, p->worker.started_at,
                       (double)p->worker.memory_limit_bytes};
     if (leak_feed(e->det, &ls, &st) != 0) continue;
-    e->last_fed_ts = smp->timestamp;
+    e->last_fed_ts = smp->ts;
     e->unsaved++;
     have_status = 1;
     if (st.transition != LEAK_TR_NONE) {
       int started = st.transition == LEAK_TR_STARTED;
-      if ((rc = leak_alert(d, project_id, p, w.id, &st, smp->timestamp, smp->rss_bytes, started)))
-        return rc;
+      if ((rc = leak_alert(d, project_id, p, w.id, &st, smp->ts, smp->rss, started))) return rc;
       if (started)
         res->fired++;
       else
@@ -533,14 +610,15 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
 
 /* Retention walks the workers and deletes by primary-key range (worker, time), so each
  * statement is an index seek rather than a scan of every sample; at most RETENTION_ROWS rows
- * per table per pass. */
+ * per table per pass. A raw chunk goes once its last sample (t1) is past the cutoff, so one
+ * that straddles it stays until it is wholly old. */
 #define RETENTION_ROWS 5000
 
 int64_t memstore_retention(db *d, double now, double raw_days, double minute_days,
                            double hour_days) {
   static const char *const sql[3] = {
-      "DELETE FROM samples WHERE worker=?1 AND ts IN"
-      " (SELECT ts FROM samples WHERE worker=?1 AND ts < ?2 LIMIT ?3)",
+      "DELETE FROM sample_chunks WHERE worker=?1 AND t1 IN"
+      " (SELECT t1 FROM sample_chunks WHERE worker=?1 AND t1 < ?2 LIMIT ?3)",
       "DELETE FROM rollup_minute WHERE worker=?1 AND t IN"
       " (SELECT t FROM rollup_minute WHERE worker=?1 AND t < ?2 LIMIT ?3)",
       "DELETE FROM rollup_hour WHERE worker=?1 AND t IN"

@@ -1,8 +1,8 @@
-/* memstore: memory samples on the writer thread: raw samples (deduplicated by worker and
- * timestamp), per-minute and per-hour rollups (aggregated per batch before touching SQLite),
- * worker lives, and the per-worker leak detector, whose transitions become memory_leak alerts
- * in the same transaction. Detector states are cached in memory (bounded), saved to the
- * workers row periodically and at shutdown, and after a crash rebuilt by replaying the raw
+/* memstore: memory samples on the writer thread: raw samples (in chunks, chunks.h;
+ * deduplicated by worker and timestamp), per-minute and per-hour rollups (aggregated per batch
+ * before touching SQLite), worker lives, and the per-worker leak detector, whose transitions become
+ * memory_leak alerts in the same transaction. Detector states are cached in memory (bounded), saved
+ * to the workers row periodically and at shutdown, and after a crash rebuilt by replaying the raw
  * samples newer than the saved state, so event-time results do not depend on restarts. */
 #ifndef SLUICE_MEMSTORE_H
 #define SLUICE_MEMSTORE_H
@@ -34,8 +34,8 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
  * thread with its own connection (start-up). Returns 0 or -1. */
 int memstore_count_states(db *d, int64_t counts[3]);
 
-/* Deletes one bounded batch of samples and rollups past their retention; returns rows deleted
- * or -1. */
+/* Deletes one bounded batch of raw sample chunks and rollups past their retention; returns
+ * rows deleted or -1. */
 int64_t memstore_retention(db *d, double now, double raw_days, double minute_days,
                            double hour_days);
 

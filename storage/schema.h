@@ -3,8 +3,14 @@
  * Never edit a released migration: append a new one. */
 #ifndef SLUICE_SCHEMA_H
 #define SLUICE_SCHEMA_H
+#include "db.h"
 
-extern const char *const schema_migrations[];
+typedef struct schema_migration {
+  const char *sql;    /* statements, run first */
+  int (*code)(db *d); /* then this, for what SQL cannot do (NULL: nothing); returns 0 or -1 */
+} schema_migration;
+
+extern const schema_migration schema_migrations[];
 extern const int schema_migration_count;
 
 #endif

@@ -1,9 +1,10 @@
 /* seed: fills a sluice database (already migrated by the server, which must be stopped) with
  * scale-test data straight through SQLite: N events spread over M issues (a skewed count
  * distribution, timestamps over the last 30 days, issue_hours to match) and W workers with raw
- * samples every 30 s for the raw-retention window plus per-minute and per-hour rollups for the
- * rollup window. Rows match storage/schema.c; payloads are a small valid event JSON, not a
- * captured one, so the file stays around a gigabyte.
+ * samples every 30 s for the raw-retention window (packed by storage/memchunk.c, one chunk per
+ * 10 minutes) plus per-minute and per-hour rollups for the rollup window. Rows match
+ * storage/schema.c; payloads are a small valid event JSON, not a captured one, so the file stays
+ * around a gigabyte.
  *   seed DB PROJECT_ID EVENTS ISSUES WORKERS RAW_DAYS ROLLUP_DAYS */
 #include <math.h>
 #include <sqlite3.h>
@@ -12,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "memchunk.h"
 
 #define HOURS_KEPT (24 * 31)
 
@@ -176,6 +179,23 @@ static int64_t rss_at(long w, double t, double t0) {
   return (int64_t)(base + climb + wave);
 }
 
+/* Writes chunk[0..*nc) as one sample_chunks row and empties it. */
+static void put_chunk(sqlite3_stmt *s, int64_t wid, const memchunk_sample *chunk, size_t *nc) {
+  unsigned char blob[MEMCHUNK_MAX_BYTES];
+  size_t len;
+  if (memchunk_encode(chunk, *nc, blob, sizeof blob, &len)) {
+    fprintf(stderr, "seed: cannot encode a chunk of %zu samples\n", *nc);
+    exit(1);
+  }
+  sqlite3_bind_int64(s, 1, wid);
+  sqlite3_bind_double(s, 2, chunk[*nc - 1].ts);
+  sqlite3_bind_double(s, 3, chunk[0].ts);
+  sqlite3_bind_int64(s, 4, (int64_t)*nc);
+  sqlite3_bind_blob(s, 5, blob, (int)len, SQLITE_STATIC);
+  step(s);
+  *nc = 0;
+}
+
 static void seed_workers(int64_t project, long n_workers, double raw_days, double rollup_days,
                          double now) {
   double t_roll = floor((now - rollup_days * 86400.0) / 3600.0) * 3600.0;
@@ -185,7 +205,7 @@ static void seed_workers(int64_t project, long n_workers, double raw_days, doubl
                           " state) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
   sqlite3_stmt *life = prep("INSERT INTO worker_lives(worker, first_ts, last_ts, pid, started_at)"
                             " VALUES(?,?,?,?,?)");
-  sqlite3_stmt *smp = prep("INSERT INTO samples(worker, ts, rss) VALUES(?,?,?)");
+  sqlite3_stmt *chk = prep("INSERT INTO sample_chunks(worker, t1, t0, n, data) VALUES(?,?,?,?,?)");
   sqlite3_stmt *rm = prep("INSERT INTO rollup_minute(worker, t, n, rss_min, rss_max, rss_sum)"
                           " VALUES(?,?,?,?,?,?)");
   sqlite3_stmt *rh = prep("INSERT INTO rollup_hour(worker, t, n, rss_min, rss_max, rss_sum)"
@@ -219,13 +239,13 @@ static void seed_workers(int64_t project, long n_workers, double raw_days, doubl
     /* Every 30 s from t_roll to now: rollups always, raw samples inside the raw window. */
     int64_t mt = -1, ht = -1, mn = 0, mx = 0, n = 0, hmn = 0, hmx = 0, hn = 0;
     double sum = 0, hsum = 0;
+    memchunk_sample chunk[MEMCHUNK_MAX_SAMPLES];
+    size_t nc = 0;
     for (double t = t_roll; t <= last; t += 30.0) {
       int64_t r = rss_at(w, t, t_roll);
       if (t >= t_raw) {
-        sqlite3_bind_int64(smp, 1, wid);
-        sqlite3_bind_double(smp, 2, t);
-        sqlite3_bind_int64(smp, 3, r);
-        step(smp);
+        chunk[nc++] = (memchunk_sample){t, r, -1, -1, -1, -1};
+        if (t + 30.0 > last || fmod(t + 30.0, 600.0) == 0) put_chunk(chk, wid, chunk, &nc);
       }
       int64_t m = (int64_t)floor(t / 60.0) * 60, hh = (int64_t)floor(t / 3600.0) * 3600;
       if (m != mt && n) {
@@ -279,7 +299,7 @@ static void seed_workers(int64_t project, long n_workers, double raw_days, doubl
   }
   sqlite3_finalize(wk);
   sqlite3_finalize(life);
-  sqlite3_finalize(smp);
+  sqlite3_finalize(chk);
   sqlite3_finalize(rm);
   sqlite3_finalize(rh);
 }

@@ -4,8 +4,9 @@
  * requests, and no HTTP, JSON, dedup lookup or savepoints:
  *   events:  per event, INSERT events (the captured payload, a random 16-byte id), UPDATE the
  *            issue's count and times, upsert issue_hours (one issue, as in case 1);
- *   samples: per batch of 20 samples of one worker, INSERT 20 samples rows and upsert the
- *            minute and hour rollups they touch (as in case 3, 10 s apart).
+ *   samples: per batch of 20 samples of one worker (10 s apart, as in case 3), INSERT one
+ *            sample_chunks row holding them, packed by storage/memchunk.c as the server
+ *            does, and upsert the minute and hour rollups they touch.
  * Prints "CEILING events_per_s=... samples_per_s=...".
  *   sqlite_ceiling DB PAYLOAD_FILE SECONDS_PER_PART */
 #include <math.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "memchunk.h"
 
 #define BATCH 1000 /* requests per transaction; the writer batches up to 2000 under load */
 
@@ -91,8 +93,8 @@ static double run_events(db *d, const char *payload, size_t len, double seconds)
 static double run_samples(db *d, double seconds) {
   enum { WORKERS = 400, PER = 20 };
   double base = floor((double)time(NULL) - 6.5 * 86400.0);
-  sqlite3_stmt *smp = db_stmt(d, "INSERT OR IGNORE INTO samples(worker, ts, rss, heap, pss, uss,"
-                                 " requests) VALUES(?,?,?,?,?,?,?)");
+  sqlite3_stmt *smp =
+      db_stmt(d, "INSERT INTO sample_chunks(worker, t1, t0, n, data) VALUES(?,?,?,?,?)");
   static const char *const roll_sql[2] = {
       "INSERT INTO rollup_minute(worker, t, n, rss_min, rss_max, rss_sum) VALUES(?,?,?,?,?,?)"
       " ON CONFLICT(worker, t) DO UPDATE SET n=n+excluded.n, rss_min=min(rss_min,"
@@ -116,19 +118,28 @@ static double run_samples(db *d, double seconds) {
       long long t_open[2] = {-1, -1}, cnt[2] = {0, 0}, mn[2] = {0, 0}, mx[2] = {0, 0};
       double sum[2] = {0, 0};
       static const long long g[2] = {60, 3600};
+      memchunk_sample chunk[PER];
+      for (int i = 0; i < PER; i++) {
+        ts[w] += 10.0;
+        chunk[i] = (memchunk_sample){ts[w], 100000000LL + (long long)(n + i) * 16, -1, -1, -1, -1};
+      }
+      unsigned char blob[MEMCHUNK_MAX_BYTES];
+      size_t len;
+      must(d, memchunk_encode(chunk, PER, blob, sizeof blob, &len) == 0, "encode");
+      sqlite3_reset(smp);
+      sqlite3_bind_int64(smp, 1, w + 1);
+      sqlite3_bind_double(smp, 2, chunk[PER - 1].ts);
+      sqlite3_bind_double(smp, 3, chunk[0].ts);
+      sqlite3_bind_int64(smp, 4, PER);
+      sqlite3_bind_blob(smp, 5, blob, (int)len, SQLITE_STATIC);
+      must(d, sqlite3_step(smp) == SQLITE_DONE, "insert chunk");
       for (int i = 0; i <= PER; i++) {
         long long rss = 0, bucket[2] = {-2, -2};
         if (i < PER) {
-          ts[w] += 10.0;
-          rss = 100000000LL + (long long)n * 16;
-          sqlite3_reset(smp);
-          sqlite3_bind_int64(smp, 1, w + 1);
-          sqlite3_bind_double(smp, 2, ts[w]);
-          sqlite3_bind_int64(smp, 3, rss);
-          for (int k = 4; k <= 7; k++) sqlite3_bind_null(smp, k);
-          must(d, sqlite3_step(smp) == SQLITE_DONE, "insert sample");
+          rss = chunk[i].rss;
           n++;
-          for (int r = 0; r < 2; r++) bucket[r] = (long long)floor(ts[w] / (double)g[r]) * g[r];
+          for (int r = 0; r < 2; r++)
+            bucket[r] = (long long)floor(chunk[i].ts / (double)g[r]) * g[r];
         }
         for (int r = 0; r < 2; r++) { /* flush a finished bucket, as memstore.c does */
           if (cnt[r] && bucket[r] != t_open[r]) {

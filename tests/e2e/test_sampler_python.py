@@ -216,6 +216,68 @@ def test_refused_request_stores_nothing(server):
     assert status in (200, 404)
 
 
+def accepted_samples(server):
+    """sluice_items_accepted_total{type="memory_sample"}: new samples stored so far."""
+    _, text, _ = server.request("GET", "/metrics", raw=True)
+    for line in text.decode().splitlines():
+        if line.startswith('sluice_items_accepted_total{type="memory_sample"}'):
+            return int(line.split()[-1])
+    raise AssertionError("no memory_sample counter in /metrics")
+
+
+def test_retried_and_overlapping_samples_are_stored_once(server):
+    """A sampler that resends a batch (its answer was lost) or resends part of one gets a 200
+    each time, but every (worker, timestamp) is stored and counted once; within one batch the
+    first of two samples with the same timestamp wins."""
+    project = server.create_project("memory-retry")
+    t0 = int(time.time()) - 600
+    worker = {"id": "e2e/retry-0", "pid": 20, "started_at": t0 - 100}
+
+    def batch(offsets, rss=None):
+        return {"worker": worker, "samples": [
+            {"timestamp": t0 + o, "rss_bytes": rss or 100 * MIB + o * 4096} for o in offsets]}
+    before = accepted_samples(server)
+    a = batch(range(0, 200, 10))
+    for _ in range(3):  # the batch, then two retries of it
+        status, doc, _ = post_memory(server, project, a)
+        assert (status, doc) == (200, {"accepted": 20})
+    assert accepted_samples(server) - before == 20
+    # Half of it again, half new, and 250 twice: the first one sent is kept.
+    b = batch([250], rss=7 * MIB)
+    b["samples"] += batch(range(100, 300, 10))["samples"]
+    assert post_memory(server, project, b)[0] == 200
+    assert accepted_samples(server) - before == 30
+
+    status, points = memory_points(server, project, worker["id"])
+    assert status == 200
+    assert [p[0] - t0 for p in points] == list(range(0, 300, 10)), points
+    assert [p[1] for p in points] == [7 * MIB if o == 250 else 100 * MIB + o * 4096
+                                      for o in range(0, 300, 10)]
+
+
+def test_late_and_unordered_samples_still_chart(server):
+    """Batches may arrive late (a backfill after an outage) and samples in any order: all are
+    stored and chart in time order; the worker's current RSS stays the newest sample's."""
+    project = server.create_project("memory-late")
+    t0 = int(time.time()) - 900
+    worker = {"id": "e2e/late-0", "pid": 30, "started_at": t0 - 100}
+
+    def batch(offsets):
+        return {"worker": worker, "samples": [
+            {"timestamp": t0 + o, "rss_bytes": 100 * MIB + o * 4096} for o in offsets]}
+    for offsets in (range(300, 500, 10),             # the newest first
+                    range(0, 200, 10),               # then a backfill of older ones
+                    reversed(range(200, 300, 10))):  # and the gap, newest sample first
+        status, doc, _ = post_memory(server, project, batch(list(offsets)))
+        assert status == 200, doc
+    status, points = memory_points(server, project, worker["id"])
+    assert status == 200
+    assert [p[0] - t0 for p in points] == list(range(0, 500, 10)), points
+    assert [p[1] for p in points] == [100 * MIB + o * 4096 for o in range(0, 500, 10)]
+    w = find_worker(server, project, worker["id"])
+    assert w["rss_bytes"] == 100 * MIB + 490 * 4096, w
+
+
 def test_auth_and_encodings(server):
     project = server.create_project("memory-auth")
     other = server.create_project("memory-other")
