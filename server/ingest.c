@@ -17,7 +17,7 @@
 #include "event.h"
 #include "events_store.h"
 #include "json_depth.h"
-#include "json_prune.h"
+#include "jdom.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -223,49 +223,15 @@ int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *
 
 #define LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
 
-/* Loads buf as one JSON object. With prune set (events), json_prune validates buf and drops
- * the members event_normalize never reads (json_prune_event_keys) into a copy, and jansson
- * builds only that: most of an SDK event is frame locals, source lines and context. The
- * stored payload stays buf as received. Returns NULL with err set ("<what>: ...") on error. */
-static json_t *load_object(app *a, const char *buf, size_t len, bool prune, const char *what,
-                           char *err, size_t errlen) {
+/* Loads buf as one JSON object. Returns NULL with err set ("<what>: ...") on error. */
+static json_t *load_object(app *a, const char *buf, size_t len, const char *what, char *err,
+                           size_t errlen) {
   json_error_t jerr;
-  json_t *doc;
-  if (prune) {
-    json_prune_opts opts = {json_prune_event_keys, json_prune_event_keys_n, a->cfg->max_json_depth};
-    char perr[160];
-    size_t clen;
-    char *copy = malloc(len ? len : 1);
-    if (!copy) {
-      snprintf(err, errlen, "%s: out of memory", what);
-      return NULL;
-    }
-    if (json_prune(buf, len, &opts, copy, &clen, perr, sizeof perr) != JSON_PRUNE_OK) {
-      free(copy);
-      snprintf(err, errlen, "%s: %s", what, perr);
-      return NULL;
-    }
-    doc = json_loadb(copy, clen, LOAD_FLAGS, &jerr);
-    free(copy);
-    if (!doc) {
-      /* What jansson refuses in the copy (a duplicate key, a top level that is neither object
-       * nor array) is in buf too: load buf to say where. */
-      json_error_t full_err;
-      json_t *full = json_loadb(buf, len, LOAD_FLAGS, &full_err);
-      if (!full) {
-        jerr = full_err;
-      } else {
-        json_decref(full);
-        jerr.position = 0;
-      }
-    }
-  } else {
-    if (json_depth(buf, len, a->cfg->max_json_depth) > a->cfg->max_json_depth) {
-      snprintf(err, errlen, "%s: JSON nested deeper than %zu levels", what, a->cfg->max_json_depth);
-      return NULL;
-    }
-    doc = json_loadb(buf, len, LOAD_FLAGS, &jerr);
+  if (json_depth(buf, len, a->cfg->max_json_depth) > a->cfg->max_json_depth) {
+    snprintf(err, errlen, "%s: JSON nested deeper than %zu levels", what, a->cfg->max_json_depth);
+    return NULL;
   }
+  json_t *doc = json_loadb(buf, len, LOAD_FLAGS, &jerr);
   if (!doc) {
     snprintf(err, errlen, "%s: malformed JSON at byte %d: %s", what, jerr.position, jerr.text);
     return NULL;
@@ -278,22 +244,30 @@ static json_t *load_object(app *a, const char *buf, size_t len, bool prune, cons
   return doc;
 }
 
-static int parse_event(ingest_job *j, const char *payload, size_t len, const char *header_id,
-                       const char *what, char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, true, what, err, errlen);
-  if (!doc) return -1;
-  if (header_id && !json_object_get(doc, "event_id"))
-    json_object_set_new(doc, "event_id", json_string(header_id));
+/* Parses an event payload into arena, skipping the members grouping never reads (most of an
+ * SDK event: frame locals, source lines, contexts), and normalises it into a new item. The
+ * stored payload stays the bytes as received. header_id (may be NULL) is the envelope's
+ * event_id, used when the event has none. */
+static int parse_event(ingest_job *j, jdom_doc *arena, const char *payload, size_t len,
+                       const char *header_id, const char *what, char *err, size_t errlen) {
+  jdom_opts opts = {j->a->cfg->max_json_depth, JDOM_ALLOW_NUL, event_skip_keys, event_skip_keys_n};
+  const jdom_val *doc;
+  char jerr[160];
+  if (jdom_parse(arena, payload, len, &opts, &doc, jerr, sizeof jerr) != JDOM_OK) {
+    snprintf(err, errlen, "%s: %s", what, jerr);
+    return -1;
+  }
+  if (!jdom_is_object(doc)) {
+    snprintf(err, errlen, "%s: must be a JSON object", what);
+    return -1;
+  }
   ingest_item *it = add_item(j, IT_EVENT);
   if (!it) {
-    json_decref(doc);
     snprintf(err, errlen, "out of memory");
     return -1;
   }
   char nerr[200];
-  int rc = event_normalize(doc, j->received, &it->ev, nerr, sizeof nerr);
-  json_decref(doc);
-  if (rc) {
+  if (event_normalize(doc, header_id, j->received, &it->ev, nerr, sizeof nerr)) {
     j->n_items--;
     snprintf(err, errlen, "%s: %s", what, nerr);
     return -1;
@@ -316,7 +290,7 @@ static double json_time(const json_t *v, double dflt) {
 
 static int parse_transaction(ingest_job *j, const char *payload, size_t len, const char *what,
                              char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, false, what, err, errlen);
+  json_t *doc = load_object(j->a, payload, len, what, err, errlen);
   if (!doc) return -1;
   char id[33];
   const char *eid = json_string_value(json_object_get(doc, "event_id"));
@@ -348,7 +322,7 @@ static const char *str_or(const json_t *v, const char *dflt) {
 
 static int parse_session(ingest_job *j, const char *payload, size_t len, const char *what,
                          char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, false, what, err, errlen);
+  json_t *doc = load_object(j->a, payload, len, what, err, errlen);
   if (!doc) return -1;
   json_t *attrs = json_object_get(doc, "attrs");
   const char *sid = json_string_value(json_object_get(doc, "sid"));
@@ -383,7 +357,7 @@ static int parse_session(ingest_job *j, const char *payload, size_t len, const c
 
 static int parse_sessions(ingest_job *j, const char *payload, size_t len, const char *what,
                           char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, false, what, err, errlen);
+  json_t *doc = load_object(j->a, payload, len, what, err, errlen);
   if (!doc) return -1;
   json_t *attrs = json_object_get(doc, "attrs");
   json_t *aggs = json_object_get(doc, "aggregates");
@@ -412,7 +386,7 @@ static int parse_sessions(ingest_job *j, const char *payload, size_t len, const 
 
 static int parse_client_report(ingest_job *j, const char *payload, size_t len, const char *what,
                                char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, false, what, err, errlen);
+  json_t *doc = load_object(j->a, payload, len, what, err, errlen);
   if (!doc) return -1;
   json_t *list = json_object_get(doc, "discarded_events");
   if (list && !json_is_array(list)) {
@@ -598,7 +572,11 @@ void ingest_store(app *a, http_conn *c, http_request *req, const route_params *p
   ingest_job *j = job_new(a, c, project_id, req, body);
   if (!j) return;
   char err[300];
-  if (parse_event(j, body, len, NULL, "event", err, sizeof err)) {
+  jdom_doc arena;
+  jdom_init(&arena);
+  int rc = parse_event(j, &arena, body, len, NULL, "event", err, sizeof err);
+  jdom_free(&arena);
+  if (rc) {
     reject(j, err);
     return;
   }
@@ -635,12 +613,14 @@ void ingest_envelope(app *a, http_conn *c, http_request *req, const route_params
   char hid[33] = "";
   if (header_id && normalise_event_id(header_id, hid) == 0) memcpy(j->response_id, hid, 33);
   int rc = 0;
+  jdom_doc arena; /* the trees of the items' payloads, until the items are parsed */
+  jdom_init(&arena);
   for (size_t i = 0; i < env.n_items && rc == 0; i++) {
     const envelope_item *ei = &env.items[i];
     char what[64];
     snprintf(what, sizeof what, "item %zu (%.20s)", i, ei->type);
     if (!strcmp(ei->type, "event")) {
-      rc = parse_event(j, ei->payload, ei->len, hid[0] ? hid : NULL, what, err, sizeof err);
+      rc = parse_event(j, &arena, ei->payload, ei->len, hid[0] ? hid : NULL, what, err, sizeof err);
     } else if (!strcmp(ei->type, "transaction")) {
       rc = parse_transaction(j, ei->payload, ei->len, what, err, sizeof err);
     } else if (!strcmp(ei->type, "session")) {
@@ -655,6 +635,7 @@ void ingest_envelope(app *a, http_conn *c, http_request *req, const route_params
       a->counters.items_skipped++; /* unknown types are skipped, as Sentry's relay does */
     }
   }
+  jdom_free(&arena);
   envelope_free(&env);
   if (rc) {
     reject(j, err);
