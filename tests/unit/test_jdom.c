@@ -327,7 +327,7 @@ TEST(depth_agrees_with_jansson) {
     memset(buf + d + 1, ']', d);
     agree(buf, 2 * d + 1);
   }
-  /* max_depth: the top level is 1, like json_depth */
+  /* max_depth: the top level is 1 */
   jdom_opts o = {3, 0, NULL, 0};
   char err[100];
   CHECK_EQ_INT(parse_s("[[[1]]]", &o, err, sizeof err), JDOM_OK);
