@@ -48,8 +48,8 @@ typedef struct parser {
   size_t next_block; /* bytes of the next arena block */
   const jdom_key *keys;
   size_t n_keys, max_depth;
-  uint64_t len_mask; /* bit n set when some table key is n bytes long (n < 64) */
-  bool long_keys;    /* some table key is 64 bytes or longer */
+  uint64_t table_mask;               /* bit key_hash(k) set for every table key k */
+  uint8_t table_hash[JDOM_KEYS_MAX]; /* key_hash of each table key */
   unsigned flags;
   jdom_val *vals; /* values of the open containers: inline_vals, or malloc'd when full */
   size_t n_vals, cap_vals;
@@ -96,19 +96,11 @@ size_t jdom_arena_bytes(const jdom_doc *doc) {
   return n;
 }
 
-/* n bytes aligned to align (a power of two, at most 8) from the newest block, or from a new
- * one of next_block bytes, a size that doubles so a parse makes few blocks. A request of more
- * than half that gets a block of its own, put behind the newest so the space left there is
- * still used. */
-static void *arena_alloc(parser *ps, size_t n, size_t align) {
+/* arena_alloc's slow path: a new block of next_block bytes, a size that doubles so a parse
+ * makes few blocks. A request of more than half that gets a block of its own, put behind the
+ * newest so the space left there is still used. */
+static void *arena_grow(parser *ps, size_t n) {
   struct jdom_block *head = ps->doc->blocks, *b;
-  if (head) {
-    size_t off = (head->used + align - 1) & ~(align - 1);
-    if (off <= head->cap && n <= head->cap - off) {
-      head->used = off + n;
-      return head->data + off;
-    }
-  }
   bool own = n > ps->next_block / 2;
   size_t cap = own ? n : ps->next_block;
   if (cap > SIZE_MAX - sizeof *b) return NULL;
@@ -125,6 +117,20 @@ static void *arena_alloc(parser *ps, size_t n, size_t align) {
     if (!own) ps->next_block = cap <= SIZE_MAX / 2 ? cap * 2 : cap;
   }
   return b->data;
+}
+
+/* n bytes aligned to align (a power of two, at most 8) from the newest block, or from a new
+ * one; NULL when out of memory. */
+static inline void *arena_alloc(parser *ps, size_t n, size_t align) {
+  struct jdom_block *head = ps->doc->blocks;
+  if (head) {
+    size_t off = (head->used + align - 1) & ~(align - 1);
+    if (off <= head->cap && n <= head->cap - off) {
+      head->used = off + n;
+      return head->data + off;
+    }
+  }
+  return arena_grow(ps, n);
 }
 
 /* Gives back the tail of the newest allocation p (of `had` bytes) beyond `keep` bytes, when
@@ -192,7 +198,9 @@ static bool str_special(unsigned char c) {
 #define ONES  0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
-/* Nonzero when some byte of w may be special (exact for "none is"). */
+/* The high bit of each special byte of w (read little-endian) and maybe of bytes after the
+ * first special one, never before it: a borrow only runs upwards from a byte that matched. So
+ * the lowest set bit is exactly the first special byte, and 0 means none is. */
 static uint64_t word_special(uint64_t w) {
   uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
   return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b) | w) & HIGHS;
@@ -250,9 +258,14 @@ static int scan_string(parser *ps) {
   int flags = 0;
   for (;;) {
     while (end - p >= 8) {
-      uint64_t w;
+      uint64_t w, m;
       memcpy(&w, p, 8);
-      if (word_special(w)) break;
+      if ((m = word_special(w)) != 0) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        p += __builtin_ctzll(m) >> 3;
+#endif
+        break;
+      }
       p += 8;
     }
     while (p < end && !str_special(*p)) p++;
@@ -476,17 +489,31 @@ static int scan_number(parser *ps, jdom_val *out) {
 
 /* ---- objects: keys, repeats, the index -------------------------------------------------- */
 
-/* Index of the table entry for key[0..n), or -1. */
-static int match_key(const parser *ps, const char *key, size_t n) {
-  if (!ps->n_keys || (n < 64 ? !(ps->len_mask >> n & 1) : !ps->long_keys)) return -1;
-  for (size_t i = 0; i < ps->n_keys; i++)
-    if (ps->keys[i].len == n && memcmp(ps->keys[i].name, key, n) == 0) return (int)i;
-  return -1;
-}
-
 static int key_cmp(const char *a, size_t alen, const char *b, size_t blen) {
   if (alen != blen) return alen < blen ? -1 : 1;
   return memcmp(a, b, alen);
+}
+
+/* Equal keys; the first byte is compared inline since most keys differ there. */
+static inline bool key_eq(const char *a, size_t alen, const char *b, size_t blen) {
+  return alen == blen && (alen == 0 || (a[0] == b[0] && memcmp(a, b, alen) == 0));
+}
+
+/* A 6-bit digest of a key for an object's filter of keys seen: equal keys always collide, so
+ * only a hit needs the comparison with every key before it. */
+static inline unsigned key_hash(const char *k, size_t n) {
+  unsigned h = (unsigned)n * 0x9e37u;
+  if (n) h += (unsigned char)k[0] * 31u + (unsigned char)k[n - 1] * 7u + (unsigned char)k[n / 2];
+  return (h ^ h >> 6) & 63;
+}
+
+/* Index of the table entry for key[0..n) (whose key_hash is hash), or -1. */
+static int match_key(const parser *ps, const char *key, size_t n, unsigned hash) {
+  if (!(ps->table_mask >> hash & 1)) return -1;
+  for (size_t i = 0; i < ps->n_keys; i++)
+    if (ps->table_hash[i] == hash && key_eq(ps->keys[i].name, ps->keys[i].len, key, n))
+      return (int)i;
+  return -1;
 }
 
 /* Order of the index: by key (length first), then by position, so equal keys are adjacent
@@ -559,7 +586,8 @@ static int parse_value(parser *ps, size_t depth, int mode, jdom_val *out);
 
 static int parse_object(parser *ps, size_t depth, int mode, jdom_val *out) {
   size_t vbase = ps->n_vals, kbase = ps->n_pkeys;
-  uint64_t seen = 0; /* table keys met in this object */
+  uint64_t seen = 0;   /* table keys met in this object */
+  uint64_t filter = 0; /* key_hash bits of the keys built so far */
   ps->p++;
   skip_ws(ps);
   if (ps->p < ps->end && *ps->p == '}') {
@@ -577,8 +605,9 @@ static int parse_object(parser *ps, size_t depth, int mode, jdom_val *out) {
     if (flags < 0) return -1;
     if (flags & STR_NUL) return fail(ps, kp, "NUL byte in object key not supported");
     int child = mode;
+    unsigned hash = mode == M_SKIP ? 0 : key_hash(key, key_len);
     if (mode == M_BUILD) {
-      int i = match_key(ps, key, key_len);
+      int i = match_key(ps, key, key_len, hash);
       if (i >= 0) {
         if ((seen >> i & 1) && !(ps->flags & JDOM_ALLOW_DUPLICATES))
           return fail(ps, kp, "duplicate object key");
@@ -594,9 +623,13 @@ static int parse_object(parser *ps, size_t depth, int mode, jdom_val *out) {
     }
     if (child != M_SKIP && !(ps->flags & JDOM_ALLOW_DUPLICATES) &&
         ps->n_pkeys - kbase < JDOM_SMALL) {
-      for (size_t i = kbase; i < ps->n_pkeys; i++)
-        if (key_cmp(ps->pkeys[i].key, ps->pkeys[i].len, key, key_len) == 0)
-          return fail(ps, kp, "duplicate object key");
+      uint64_t bit = 1ULL << hash;
+      if (filter & bit) {
+        for (size_t i = kbase; i < ps->n_pkeys; i++)
+          if (key_eq(ps->pkeys[i].key, ps->pkeys[i].len, key, key_len))
+            return fail(ps, kp, "duplicate object key");
+      }
+      filter |= bit;
     }
     skip_ws(ps);
     if (ps->p >= ps->end || *ps->p != ':') return fail(ps, ps->p, "':' expected");
@@ -736,10 +769,8 @@ int jdom_parse(jdom_doc *doc, const char *in, size_t len, const jdom_opts *opts,
   ps->keys = opts->keys;
   ps->n_keys = opts->n_keys;
   for (size_t i = 0; i < opts->n_keys; i++) {
-    if (opts->keys[i].len < 64)
-      ps->len_mask |= 1ULL << opts->keys[i].len;
-    else
-      ps->long_keys = true;
+    ps->table_hash[i] = (uint8_t)key_hash(opts->keys[i].name, opts->keys[i].len);
+    ps->table_mask |= 1ULL << ps->table_hash[i];
   }
   ps->max_depth = opts->max_depth < JANSSON_DEPTH_MAX ? opts->max_depth : JANSSON_DEPTH_MAX;
   ps->flags = opts->flags;
@@ -784,7 +815,7 @@ const jdom_val *jdom_getn(const jdom_val *obj, const char *key, size_t len) {
   size_t n = obj->n;
   if (n <= JDOM_SMALL) {
     for (size_t i = n; i-- > 0;)
-      if (m[i].key_len == len && memcmp(m[i].key, key, len) == 0) return &m[i].val;
+      if (key_eq(m[i].key, m[i].key_len, key, len)) return &m[i].val;
     return NULL;
   }
   /* The last index position whose key is <= key; equal keys sit in document order. */
