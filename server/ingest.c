@@ -200,9 +200,15 @@ int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *
                        "unsupported Content-Encoding (use gzip, deflate or identity)");
     return -1;
   }
-  char err[256];
-  int rc = decode_body(de, req->body, req->body_len, a->cfg->max_decoded_bytes, body, len, err,
-                       sizeof err);
+  char err[256] = "";
+  int rc;
+  if (de == DECODE_IDENTITY && req->body_len <= a->cfg->max_decoded_bytes) {
+    *body = http_conn_take_body(c, len); /* the job keeps it: no copy */
+    rc = *body ? DECODE_OK : DECODE_ERR_NOMEM;
+  } else {
+    rc = decode_body(de, req->body, req->body_len, a->cfg->max_decoded_bytes, body, len, err,
+                     sizeof err);
+  }
   if (rc == DECODE_ERR_TOO_BIG) {
     a->counters.rejected_too_large++;
     http_respond_error(c, 413, NULL, "request body too large after decompression");
