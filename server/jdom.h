@@ -5,8 +5,9 @@
  * Members whose keys are in a table can be skipped: validated, never built, so a caller pays
  * only for the part of a large document it reads. Pure; any thread; one arena per caller.
  * Memory: a tree takes at most about 8 bytes per input byte (a node is 16 bytes, an object
- * member 32, and the shortest values take 2 input bytes); the arena's blocks start at about
- * twice the input and double, so it holds at most about 16 bytes per input byte. */
+ * member 32, and the shortest values take 2 input bytes); a parse adds arena blocks of about
+ * twice its input (one, for a typical document), so the arena grows by at most about 13 bytes
+ * per input byte, plus 1 KiB. */
 #ifndef SLUICE_JDOM_H
 #define SLUICE_JDOM_H
 #include <stdbool.h>
