@@ -833,7 +833,3 @@ const jdom_val *jdom_getn(const jdom_val *obj, const char *key, size_t len) {
     return &m[idx[lo - 1]].val;
   return NULL;
 }
-
-const jdom_val *jdom_get(const jdom_val *obj, const char *key) {
-  return jdom_getn(obj, key, strlen(key));
-}

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum {
   JDOM_OK = 0,
@@ -167,6 +168,10 @@ static inline double jdom_number(const jdom_val *v) {
 /* The value of obj's member key[0..len), or NULL when obj is not an object or has no such
  * member; with a repeated key (JDOM_ALLOW_DUPLICATES), the last one. */
 const jdom_val *jdom_getn(const jdom_val *obj, const char *key, size_t len);
-const jdom_val *jdom_get(const jdom_val *obj, const char *key);
+
+/* jdom_getn for a NUL-terminated key; inline, so a literal key's length is a constant. */
+static inline const jdom_val *jdom_get(const jdom_val *obj, const char *key) {
+  return jdom_getn(obj, key, strlen(key));
+}
 
 #endif
