@@ -603,8 +603,8 @@ TEST(skipped_keys) {
       "{\"\\u0076ars\":1,\"a\":\"\\u00e9\\n\"}",
       "{\"Vars\":1,\"vars_\":2,\"var\":3}",
       "[\"vars\",{\"a\":\"vars\"}]",
-      "{\"logentry\":{\"message\":\"%(vars)s\",\"params\":{\"vars\":\"bob\",\"extra\":[]}},"
-      "\"vars\":{}}",
+      ("{\"logentry\":{\"message\":\"%(vars)s\",\"params\":{\"vars\":\"bob\",\"extra\":[]}},"
+       "\"vars\":{}}"),
       "{\"params\":[{\"vars\":1}],\"a\":{\"vars\":2}}",
       "\"top\"",
   };
