@@ -1,15 +1,14 @@
 /* jdom: a recursive-descent parser (recursion bounded by max_depth, itself capped at jansson's
  * 2048) that validates and builds in the same pass. Validation follows jansson 2.14's load.c
- * rule for rule (the unit test compares the two on edge cases, every prefix and mutations of
- * real events); the error text names the first offending byte.
- * Building: the values (and keys) of the containers still open sit on two scratch stacks (on
- * the C stack while small); when a container closes, its items are copied to the arena as one
- * array, so a tree costs one allocation per arena block and nothing per node. Strings are validated
- * first, then copied (or unescaped) into the arena; skipped members are only validated. Repeated
- * keys: each of an object's first JDOM_SMALL keys is compared with the ones before it as it is read
- * (jansson's order of errors); a larger object is sorted once when it closes, which finds any
- * repeat in O(n log n) and leaves a sorted index after its members for jdom_getn's binary search.
- */
+ * rule for rule (test_jdom and fuzz_jdom compare the two); an error names the first offending
+ * byte. Building: the values and keys of the containers still open sit on two scratch stacks
+ * (on the C stack while small); when a container closes, its items are copied into the arena
+ * as one array, so a tree costs one allocation per arena block and nothing per node. Strings
+ * are validated first, then copied (or unescaped) into the arena; skipped members are only
+ * validated. Repeated keys: each of an object's first JDOM_SMALL keys is checked as it is read
+ * (jansson's order of errors), through a 64-bit filter of key hashes; a larger object is sorted
+ * once when it closes, which finds any repeat in O(n log n) and leaves a sorted index after its
+ * members for jdom_getn's binary search. */
 #include "jdom.h"
 
 #include <errno.h>
