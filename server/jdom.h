@@ -96,14 +96,16 @@ typedef struct jdom_doc {
 void jdom_init(jdom_doc *doc);
 
 /* Parses in[0..len) into doc's arena and sets *root (which lives until jdom_free). Any value
- * is accepted at the top level: callers check the type they want.
+ * is accepted at the top level: callers check the type they want. opts NULL means depth 2048,
+ * no flags, no table.
  *
  * Refused, as json_loadb(JSON_ALLOW_NUL) refuses them: syntax errors (trailing commas, leading
  * zeros, "1.", NaN, bytes after the value...), invalid UTF-8, control characters, bad escapes
  * and lone surrogates in strings, "\u0000" in keys, integers outside int64, reals that overflow
  * a double; also "\u0000" in values without JDOM_ALLOW_NUL, and a key repeated in one object
  * without JDOM_ALLOW_DUPLICATES. Inside a skipped value nothing is built, so repeated keys
- * there are not looked for; everything else is checked.
+ * there are not looked for; everything else is checked. (jansson 2.14 also skips one NUL byte
+ * right after a number or literal, "[1\0]"; jdom refuses it, as RFC 8259 does.)
  *
  * Returns JDOM_OK or a negative JDOM_*; on failure *root is NULL, doc->err_at/err_why say
  * where and why, and err[errlen] (may be NULL) gets "malformed JSON at byte N: why", "JSON
