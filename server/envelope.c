@@ -2,11 +2,10 @@
  * framing Relay accepts (see envelope.h). Runs on the event loop thread; pure, no I/O.
  * It must not copy payloads: items point into the caller's buffer. It never reads past
  * buf[len) and never scans more than ENVELOPE_HEADER_MAX bytes looking for a header's end,
- * so a hostile body costs at most one pass. Only header lines are parsed as JSON; payloads
- * are left to the caller. Every failure leaves *out empty and explains itself in err. */
+ * so a hostile body costs at most one pass. Only header lines are parsed as JSON (jdom, all
+ * into one arena); payloads are left to the caller. Every failure leaves *out empty and
+ * explains itself in err. */
 #include "envelope.h"
-
-#include "json_depth.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -30,10 +29,10 @@ static bool is_space(char c) {
 }
 
 /* Finds the header line starting at buf[*pos]: it ends at the next '\n' or at the end of the
- * body. Parses it as a JSON object into *obj and moves *pos past the '\n'. what names the
- * line in error messages ("envelope header", "item 3 header"). */
-static int parse_header_line(const char *buf, size_t len, size_t *pos, const char *what,
-                             json_t **obj, char *err, size_t errlen) {
+ * body. Parses it as a JSON object into *obj (in arena) and moves *pos past the '\n'. what
+ * names the line in error messages ("envelope header", "item 3 header"). */
+static int parse_header_line(jdom_doc *arena, const char *buf, size_t len, size_t *pos,
+                             const char *what, const jdom_val **obj, char *err, size_t errlen) {
   size_t start = *pos, avail = len - start;
   size_t scan = avail < ENVELOPE_HEADER_MAX + 1 ? avail : ENVELOPE_HEADER_MAX + 1;
   const char *nl = memchr(buf + start, '\n', scan);
@@ -42,18 +41,23 @@ static int parse_header_line(const char *buf, size_t len, size_t *pos, const cha
     set_err(err, errlen, "%s is longer than %d bytes", what, ENVELOPE_HEADER_MAX);
     return -1;
   }
-  if (json_depth(buf + start, line_len, ENVELOPE_DEPTH_MAX) > ENVELOPE_DEPTH_MAX) {
+  jdom_opts opts = {ENVELOPE_DEPTH_MAX, JDOM_ALLOW_DUPLICATES, NULL, 0};
+  const jdom_val *j;
+  int rc = jdom_parse(arena, buf + start, line_len, &opts, &j, NULL, 0);
+  if (rc == JDOM_TOO_DEEP) {
     set_err(err, errlen, "%s nests deeper than %d levels", what, ENVELOPE_DEPTH_MAX);
     return -1;
   }
-  json_error_t jerr;
-  json_t *j = json_loadb(buf + start, line_len, JSON_DECODE_ANY, &jerr);
-  if (!j) {
-    set_err(err, errlen, "%s is not valid JSON: %s", what, jerr.text);
+  if (rc == JDOM_NOMEM) {
+    set_err(err, errlen, "out of memory parsing the %s", what);
     return -1;
   }
-  if (!json_is_object(j)) {
-    json_decref(j);
+  if (rc != JDOM_OK) {
+    set_err(err, errlen, "%s is not valid JSON: %s at byte %zu", what, arena->err_why,
+            arena->err_at);
+    return -1;
+  }
+  if (!jdom_is_object(j)) {
     set_err(err, errlen, "%s is not a JSON object", what);
     return -1;
   }
@@ -64,17 +68,17 @@ static int parse_header_line(const char *buf, size_t len, size_t *pos, const cha
 
 /* Reads the optional "length" of item n. Returns 0 with *has_len false when it is absent or
  * null, 0 with *has_len true and *out set when it is a non-negative integer, -1 otherwise. */
-static int item_length(json_t *hdr, size_t n, bool *has_len, unsigned long long *out, char *err,
-                       size_t errlen) {
-  json_t *l = json_object_get(hdr, "length");
+static int item_length(const jdom_val *hdr, size_t n, bool *has_len, unsigned long long *out,
+                       char *err, size_t errlen) {
+  const jdom_val *l = jdom_get(hdr, "length");
   *has_len = false;
-  if (!l || json_is_null(l)) return 0;
-  if (!json_is_integer(l) || json_integer_value(l) < 0) {
+  if (!l || jdom_is_null(l)) return 0;
+  if (!jdom_is(l, JDOM_INT) || l->u.i < 0) {
     set_err(err, errlen, "item %zu: \"length\" is not a non-negative integer", n);
     return -1;
   }
   *has_len = true;
-  *out = (unsigned long long)json_integer_value(l);
+  *out = (unsigned long long)l->u.i;
   return 0;
 }
 
@@ -94,24 +98,24 @@ static envelope_item *push_item(envelope *env, size_t *cap, size_t max_items) {
 }
 
 /* Parses item number n (1-based) whose header starts at buf[*pos]; moves *pos past it. */
-static int parse_item(const char *buf, size_t len, size_t *pos, size_t n, envelope_item *it,
-                      char *err, size_t errlen) {
+static int parse_item(jdom_doc *arena, const char *buf, size_t len, size_t *pos, size_t n,
+                      envelope_item *it, char *err, size_t errlen) {
   char what[48];
   snprintf(what, sizeof(what), "item %zu header", n);
-  if (parse_header_line(buf, len, pos, what, &it->header, err, errlen) < 0) return -1;
+  if (parse_header_line(arena, buf, len, pos, what, &it->header, err, errlen) < 0) return -1;
 
   /* The protocol requires a type; an item without one would be silently skipped, so the SDK
    * would believe an event was delivered that was not. */
-  json_t *type = json_object_get(it->header, "type");
+  const jdom_val *type = jdom_get(it->header, "type");
   if (!type) {
     set_err(err, errlen, "item %zu: header has no \"type\"", n);
     return -1;
   }
-  if (!json_is_string(type)) {
+  if (!jdom_is_string(type)) {
     set_err(err, errlen, "item %zu: \"type\" is not a string", n);
     return -1;
   }
-  it->type = json_string_value(type);
+  it->type = type->u.s;
 
   bool has_len;
   unsigned long long want = 0;
@@ -158,7 +162,9 @@ int envelope_parse(const char *buf, size_t len, size_t max_items, envelope *out,
     set_err(err, errlen, "empty body: an envelope needs at least a header line");
     return -1;
   }
-  if (parse_header_line(buf, len, &pos, "envelope header", &env.header, err, errlen) < 0) goto fail;
+  if (parse_header_line(&env.arena, buf, len, &pos, "envelope header", &env.header, err, errlen) <
+      0)
+    goto fail;
 
   for (;;) {
     pos = skip_space(buf, len, pos);
@@ -172,7 +178,7 @@ int envelope_parse(const char *buf, size_t len, size_t max_items, envelope *out,
       set_err(err, errlen, "out of memory after %zu items", env.n_items);
       goto fail;
     }
-    if (parse_item(buf, len, &pos, env.n_items, it, err, errlen) < 0) goto fail;
+    if (parse_item(&env.arena, buf, len, &pos, env.n_items, it, err, errlen) < 0) goto fail;
   }
   *out = env;
   return 0;
@@ -184,8 +190,7 @@ fail:
 
 void envelope_free(envelope *env) {
   if (!env) return;
-  for (size_t i = 0; i < env->n_items; i++) json_decref(env->items[i].header);
   free(env->items);
-  json_decref(env->header);
+  jdom_free(&env->arena);
   memset(env, 0, sizeof(*env));
 }

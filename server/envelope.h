@@ -5,19 +5,22 @@
  * the envelope. */
 #ifndef SLUICE_ENVELOPE_H
 #define SLUICE_ENVELOPE_H
-#include <jansson.h>
 #include <stddef.h>
 
+#include "jdom.h"
+
 typedef struct envelope_item {
-  json_t *header;      /* owned: the item header object */
-  const char *type;    /* borrowed from header's "type" (required) */
-  const char *payload; /* borrowed from the body buffer */
-  size_t len;          /* payload bytes */
+  const jdom_val *header; /* in the envelope's arena: the item header object */
+  const char *type;       /* in the arena: header's "type" (required) */
+  const char *payload;    /* borrowed from the body buffer */
+  size_t len;             /* payload bytes */
 } envelope_item;
 
 typedef struct envelope {
-  json_t *header;       /* owned: the envelope header object (may hold event_id, dsn, sent_at) */
-  envelope_item *items; /* owned array of n_items */
+  jdom_doc arena;         /* owned: the trees of every header line; callers may parse more
+                             (e.g. the payloads) into it, to be freed with the envelope */
+  const jdom_val *header; /* in arena: the envelope header object (event_id, dsn, sent_at) */
+  envelope_item *items;   /* owned array of n_items */
   size_t n_items;
 } envelope;
 
@@ -25,7 +28,8 @@ typedef struct envelope {
 #define ENVELOPE_DEPTH_MAX  32    /* deepest JSON nesting accepted in a header line */
 
 /* Parses buf[0..len). At most max_items items (more is an error); each header line at most
- * ENVELOPE_HEADER_MAX bytes with JSON nesting at most ENVELOPE_DEPTH_MAX. Framing follows
+ * ENVELOPE_HEADER_MAX bytes with JSON nesting at most ENVELOPE_DEPTH_MAX, parsed as jansson's
+ * json_loadb(JSON_DECODE_ANY) would (a repeated key counts once, the last). Framing follows
  * Relay: whitespace (blank lines) before a header line and at the end of the body is skipped,
  * a payload with "length" must be followed by "\n" or the end of the body, one without runs to
  * the next "\n" or the end. A "type" that is present must be a string.

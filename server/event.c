@@ -11,6 +11,7 @@
  * message is what the user means by "the same event". */
 #include "event.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,18 +50,18 @@ static void set_err(char *err, size_t errlen, const char *field, const char *why
   if (err && errlen) snprintf(err, errlen, "%s: %s", field, why);
 }
 
-/* A JSON string as pointer + length (jansson strings may hold NUL bytes). */
+/* A JSON string as pointer + length (strings may hold NUL bytes). */
 typedef struct str {
   const char *p;
   size_t n;
 } str;
 
 /* Never yields a NULL pointer: absent or non-string values read as "". */
-static str jstr(const json_t *v) {
+static str jstr(const jdom_val *v) {
   str s = {"", 0};
-  if (json_is_string(v)) {
-    s.p = json_string_value(v);
-    s.n = json_string_length(v);
+  if (jdom_is_string(v)) {
+    s.p = v->u.s;
+    s.n = v->n;
   }
   return s;
 }
@@ -129,22 +130,22 @@ static char *dup_cut(const char *s, size_t n, size_t max) {
 
 /* A JSON scalar as text: strings as-is, numbers in their shortest round-trip form, booleans
  * and null as in JSON. Returns -1 for objects and arrays. */
-static int scalar_text(const json_t *v, char *tmp, size_t tmpcap, str *out) {
-  if (json_is_string(v)) {
+static int scalar_text(const jdom_val *v, char *tmp, size_t tmpcap, str *out) {
+  if (jdom_is_string(v)) {
     *out = jstr(v);
     return 0;
   }
-  if (json_is_integer(v)) {
-    snprintf(tmp, tmpcap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-  } else if (json_is_real(v)) {
-    double d = json_real_value(v);
+  if (jdom_is(v, JDOM_INT)) {
+    snprintf(tmp, tmpcap, "%" PRId64, v->u.i);
+  } else if (jdom_is(v, JDOM_REAL)) {
+    double d = v->u.d;
     snprintf(tmp, tmpcap, "%.15g", d);
     if (strtod(tmp, NULL) != d) snprintf(tmp, tmpcap, "%.17g", d);
-  } else if (json_is_true(v)) {
+  } else if (jdom_is_true(v)) {
     snprintf(tmp, tmpcap, "true");
-  } else if (json_is_false(v)) {
+  } else if (jdom_is(v, JDOM_FALSE)) {
     snprintf(tmp, tmpcap, "false");
-  } else if (json_is_null(v)) {
+  } else if (jdom_is_null(v)) {
     snprintf(tmp, tmpcap, "null");
   } else {
     return -1;
@@ -333,82 +334,82 @@ typedef struct frame {
 
 /* The exception list: either an array of values or one legacy single exception object. */
 typedef struct excs {
-  const json_t *arr;    /* array of values, or NULL */
-  const json_t *single; /* {"type":...} given directly as "exception", or NULL */
+  const jdom_val *arr;    /* array of values, or NULL */
+  const jdom_val *single; /* {"type":...} given directly as "exception", or NULL */
 } excs;
 
 static size_t excs_count(const excs *x) {
-  return x->arr ? json_array_size(x->arr) : x->single ? 1 : 0;
+  return x->arr ? jdom_size(x->arr) : x->single ? 1 : 0;
 }
-static const json_t *excs_get(const excs *x, size_t i) {
-  return x->arr ? json_array_get(x->arr, i) : x->single;
+static const jdom_val *excs_get(const excs *x, size_t i) {
+  return x->arr ? jdom_at(x->arr, i) : x->single;
 }
 
 /* One exception value, borrowed. Only valid for values that passed check_exceptions. */
 typedef struct exc {
   str type, value;
-  const json_t *frames; /* array or NULL */
-  bool synthetic;       /* mechanism.synthetic: type/value carry no meaning */
+  const jdom_val *frames; /* array or NULL */
+  bool synthetic;         /* mechanism.synthetic: type/value carry no meaning */
 } exc;
 
-static const json_t *get(const json_t *obj, const char *key) {
-  const json_t *v = json_object_get(obj, key);
-  return json_is_null(v) ? NULL : v;
+static const jdom_val *get(const jdom_val *obj, const char *key) {
+  const jdom_val *v = jdom_get(obj, key);
+  return jdom_is_null(v) ? NULL : v;
 }
 
-static const json_t *stack_frames(const json_t *st) {
-  const json_t *f = st ? get(st, "frames") : NULL;
-  return json_is_array(f) ? f : NULL;
+static const jdom_val *stack_frames(const jdom_val *st) {
+  const jdom_val *f = st ? get(st, "frames") : NULL;
+  return jdom_is_array(f) ? f : NULL;
 }
 
-static bool exc_read(const json_t *v, exc *e) {
+static bool exc_read(const jdom_val *v, exc *e) {
   memset(e, 0, sizeof *e);
-  if (!json_is_object(v)) return false;
+  if (!jdom_is_object(v)) return false;
   e->type = jstr(get(v, "type"));
   e->value = jstr(get(v, "value"));
   e->frames = stack_frames(get(v, "stacktrace"));
-  const json_t *mech = get(v, "mechanism");
-  e->synthetic = mech && json_is_true(json_object_get(mech, "synthetic"));
+  const jdom_val *mech = get(v, "mechanism");
+  e->synthetic = mech && jdom_is_true(jdom_get(mech, "synthetic"));
   return true;
 }
 
-static bool frame_read(const json_t *f, frame *fr) {
+static bool frame_read(const jdom_val *f, frame *fr) {
   memset(fr, 0, sizeof *fr);
-  if (!json_is_object(f)) return false;
+  if (!jdom_is_object(f)) return false;
   fr->module = jstr(get(f, "module"));
   fr->filename = jstr(get(f, "filename"));
   if (!fr->filename.n) fr->filename = jstr(get(f, "abs_path"));
   fr->function = jstr(get(f, "function"));
-  fr->in_app = json_is_true(json_object_get(f, "in_app"));
+  fr->in_app = jdom_is_true(jdom_get(f, "in_app"));
   return fr->module.n || fr->filename.n || fr->function.n;
 }
 
 /* Type-checks a stack trace object; adds its frame counts to *frames / *in_app. */
-static int check_stack(const json_t *st, const char *field, size_t *frames, size_t *in_app,
+static int check_stack(const jdom_val *st, const char *field, size_t *frames, size_t *in_app,
                        char *err, size_t errlen) {
   static const char *const str_keys[] = {"module", "filename", "abs_path", "function"};
   if (!st) return 0;
-  if (!json_is_object(st)) {
+  if (!jdom_is_object(st)) {
     set_err(err, errlen, field, "stacktrace must be an object");
     return -1;
   }
-  const json_t *fr = get(st, "frames");
+  const jdom_val *fr = get(st, "frames");
   if (!fr) return 0;
-  if (!json_is_array(fr)) {
+  if (!jdom_is_array(fr)) {
     set_err(err, errlen, field, "stacktrace.frames must be an array");
     return -1;
   }
   size_t i;
-  const json_t *f;
-  json_array_foreach(fr, i, f) {
-    if (json_is_null(f)) continue;
-    if (!json_is_object(f)) {
+  const jdom_val *f;
+  jdom_array_foreach(fr, i, f) {
+    if (jdom_is_null(f)) continue;
+    if (!jdom_is_object(f)) {
       set_err(err, errlen, field, "each stack frame must be an object");
       return -1;
     }
     for (size_t k = 0; k < sizeof str_keys / sizeof str_keys[0]; k++) {
-      const json_t *v = get(f, str_keys[k]);
-      if (v && !json_is_string(v)) {
+      const jdom_val *v = get(f, str_keys[k]);
+      if (v && !jdom_is_string(v)) {
         set_err(err, errlen, field, "frame module/filename/function must be strings");
         return -1;
       }
@@ -428,27 +429,27 @@ typedef struct facts {
   size_t n_exc_frames, n_exc_in_app; /* over all exception values */
   bool exc_usable;                   /* some value has a type, value or frame */
   bool all_synthetic;                /* every usable value is synthetic */
-  const json_t *stack;               /* top-level "stacktrace" frames array, or NULL */
+  const jdom_val *stack;             /* top-level "stacktrace" frames array, or NULL */
   size_t n_stack_in_app;
-  str tmpl;              /* logentry.message / message.message: the template */
-  str formatted;         /* logentry.formatted / message.formatted / message string */
-  const json_t *params;  /* array or object, or NULL */
-  bool has_message;      /* tmpl or formatted non-empty */
-  const json_t *threads; /* threads.values (or bare array), or NULL */
+  str tmpl;                /* logentry.message / message.message: the template */
+  str formatted;           /* logentry.formatted / message.formatted / message string */
+  const jdom_val *params;  /* array or object, or NULL */
+  bool has_message;        /* tmpl or formatted non-empty */
+  const jdom_val *threads; /* threads.values (or bare array), or NULL */
 } facts;
 
-static int check_exceptions(const json_t *ev, facts *fx, char *err, size_t errlen) {
-  const json_t *x = get(ev, "exception");
+static int check_exceptions(const jdom_val *ev, facts *fx, char *err, size_t errlen) {
+  const jdom_val *x = get(ev, "exception");
   if (!x) return 0;
-  if (json_is_array(x)) {
+  if (jdom_is_array(x)) {
     fx->exc.arr = x;
-  } else if (json_is_object(x)) {
-    const json_t *vals = json_object_get(x, "values");
-    if (vals && !json_is_null(vals) && !json_is_array(vals)) {
+  } else if (jdom_is_object(x)) {
+    const jdom_val *vals = jdom_get(x, "values");
+    if (vals && !jdom_is_null(vals) && !jdom_is_array(vals)) {
       set_err(err, errlen, "exception", "values must be an array");
       return -1;
     }
-    if (json_is_array(vals))
+    if (jdom_is_array(vals))
       fx->exc.arr = vals;
     else if (!vals && (get(x, "type") || get(x, "value") || get(x, "stacktrace")))
       fx->exc.single = x;
@@ -459,18 +460,18 @@ static int check_exceptions(const json_t *ev, facts *fx, char *err, size_t errle
   fx->all_synthetic = true;
   size_t n = excs_count(&fx->exc);
   for (size_t i = 0; i < n; i++) {
-    const json_t *v = excs_get(&fx->exc, i);
-    if (json_is_null(v)) continue;
-    if (!json_is_object(v)) {
+    const jdom_val *v = excs_get(&fx->exc, i);
+    if (jdom_is_null(v)) continue;
+    if (!jdom_is_object(v)) {
       set_err(err, errlen, "exception", "each value must be an object");
       return -1;
     }
-    const json_t *t = get(v, "type"), *val = get(v, "value"), *mech = get(v, "mechanism");
-    if ((t && !json_is_string(t)) || (val && !json_is_string(val))) {
+    const jdom_val *t = get(v, "type"), *val = get(v, "value"), *mech = get(v, "mechanism");
+    if ((t && !jdom_is_string(t)) || (val && !jdom_is_string(val))) {
       set_err(err, errlen, "exception", "type and value must be strings");
       return -1;
     }
-    if (mech && !json_is_object(mech)) {
+    if (mech && !jdom_is_object(mech)) {
       set_err(err, errlen, "exception", "mechanism must be an object");
       return -1;
     }
@@ -490,30 +491,30 @@ static int check_exceptions(const json_t *ev, facts *fx, char *err, size_t errle
 
 /* logentry (or the legacy interface name) and message, which SDKs send as a string or as an
  * object shaped like logentry. The first non-empty template / formatted text wins. */
-static int check_message(const json_t *ev, facts *fx, char *err, size_t errlen) {
+static int check_message(const jdom_val *ev, facts *fx, char *err, size_t errlen) {
   static const char *const keys[] = {"logentry", "sentry.interfaces.Message", "message"};
   for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-    const json_t *m = get(ev, keys[k]);
+    const jdom_val *m = get(ev, keys[k]);
     const char *field = k == 2 ? "message" : "logentry";
     if (!m) continue;
-    if (json_is_string(m) && k == 2) {
+    if (jdom_is_string(m) && k == 2) {
       if (!fx->formatted.n) fx->formatted = jstr(m);
       continue;
     }
-    if (!json_is_object(m)) {
+    if (!jdom_is_object(m)) {
       set_err(err, errlen, field, k == 2 ? "must be a string or an object" : "must be an object");
       return -1;
     }
-    const json_t *t = get(m, "message"), *f = get(m, "formatted"), *p = get(m, "params");
-    if ((t && !json_is_string(t)) || (f && !json_is_string(f))) {
+    const jdom_val *t = get(m, "message"), *f = get(m, "formatted"), *p = get(m, "params");
+    if ((t && !jdom_is_string(t)) || (f && !jdom_is_string(f))) {
       set_err(err, errlen, field, "message and formatted must be strings");
       return -1;
     }
-    if (p && !json_is_array(p) && !json_is_object(p)) {
+    if (p && !jdom_is_array(p) && !jdom_is_object(p)) {
       set_err(err, errlen, field, "params must be an array or object");
       return -1;
     }
-    if (!fx->tmpl.n && t && json_string_length(t)) {
+    if (!fx->tmpl.n && t && t->n) {
       fx->tmpl = jstr(t);
       fx->params = p;
     }
@@ -525,22 +526,22 @@ static int check_message(const json_t *ev, facts *fx, char *err, size_t errlen) 
 
 /* The stack of the crashed thread, else the current one, else the only one with frames.
  * Threads are optional context: anything malformed is ignored, not an error. */
-static const json_t *threads_frames(const json_t *ev) {
-  const json_t *t = get(ev, "threads");
-  if (json_is_object(t)) t = json_object_get(t, "values");
-  if (!json_is_array(t)) return NULL;
-  const json_t *crashed = NULL, *current = NULL, *only = NULL;
+static const jdom_val *threads_frames(const jdom_val *ev) {
+  const jdom_val *t = get(ev, "threads");
+  if (jdom_is_object(t)) t = jdom_get(t, "values");
+  if (!jdom_is_array(t)) return NULL;
+  const jdom_val *crashed = NULL, *current = NULL, *only = NULL;
   size_t i, with_frames = 0;
-  const json_t *th;
-  json_array_foreach(t, i, th) {
-    if (!json_is_object(th)) continue;
-    const json_t *st = get(th, "stacktrace");
-    const json_t *fr = json_is_object(st) ? stack_frames(st) : NULL;
-    if (!fr || !json_array_size(fr)) continue;
+  const jdom_val *th;
+  jdom_array_foreach(t, i, th) {
+    if (!jdom_is_object(th)) continue;
+    const jdom_val *st = get(th, "stacktrace");
+    const jdom_val *fr = jdom_is_object(st) ? stack_frames(st) : NULL;
+    if (!fr || !jdom_size(fr)) continue;
     with_frames++;
     only = fr;
-    if (!crashed && json_is_true(json_object_get(th, "crashed"))) crashed = fr;
-    if (!current && json_is_true(json_object_get(th, "current"))) current = fr;
+    if (!crashed && jdom_is_true(jdom_get(th, "crashed"))) crashed = fr;
+    if (!current && jdom_is_true(jdom_get(th, "current"))) current = fr;
   }
   if (crashed) return crashed;
   if (current) return current;
@@ -551,11 +552,11 @@ static const json_t *threads_frames(const json_t *ev) {
 
 /* Frames of one stack, in order, as ("f", module-or-file, function) components. With in_app_only
  * set only in-app frames count. Returns the number of frames emitted. */
-static size_t emit_frames(grouper *g, const json_t *frames, bool in_app_only) {
+static size_t emit_frames(grouper *g, const jdom_val *frames, bool in_app_only) {
   size_t i, n = 0;
-  const json_t *f;
+  const jdom_val *f;
   if (!frames) return 0;
-  json_array_foreach(frames, i, f) {
+  jdom_array_foreach(frames, i, f) {
     frame fr;
     if (!frame_read(f, &fr) || (in_app_only && !fr.in_app)) continue;
     g_lit(g, "f");
@@ -569,11 +570,11 @@ static size_t emit_frames(grouper *g, const json_t *frames, bool in_app_only) {
   return n;
 }
 
-static bool stack_has_in_app(const json_t *frames) {
+static bool stack_has_in_app(const jdom_val *frames) {
   size_t i;
-  const json_t *f;
+  const jdom_val *f;
   frame fr;
-  json_array_foreach(frames, i, f) if (frame_read(f, &fr) && fr.in_app) return true;
+  jdom_array_foreach(frames, i, f) if (frame_read(f, &fr) && fr.in_app) return true;
   return false;
 }
 
@@ -581,8 +582,8 @@ static bool stack_has_in_app(const json_t *frames) {
  * already split the variable parts out); anything else is normalised. */
 static void emit_message(grouper *g, const facts *fx) {
   g_lit(g, "message");
-  bool has_params = fx->params && (json_is_array(fx->params) ? json_array_size(fx->params)
-                                                             : json_object_size(fx->params));
+  bool has_params =
+      fx->params && (jdom_is_array(fx->params) ? jdom_size(fx->params) : jdom_size(fx->params));
   if (fx->tmpl.n && has_params)
     g_comp(g, fx->tmpl.p, fx->tmpl.n);
   else if (fx->tmpl.n)
@@ -627,7 +628,7 @@ static void emit_default(grouper *g, const facts *fx) {
     emit_message(g, fx);
     return;
   }
-  const json_t *frames = fx->stack ? fx->stack : fx->threads;
+  const jdom_val *frames = fx->stack ? fx->stack : fx->threads;
   if (frames) {
     g_lit(g, "stack");
     g_lit(g, "exc");
@@ -652,22 +653,22 @@ static bool is_default_token(str s) {
 
 /* Hashes the custom fingerprint, expanding {{ default }}; a fingerprint that is empty or only
  * {{ default }} is the default grouping. */
-static int compute_fingerprint(const json_t *ev, const facts *fx, char out[65], char *err,
+static int compute_fingerprint(const jdom_val *ev, const facts *fx, char out[65], char *err,
                                size_t errlen) {
   grouper g;
   char tmp[64];
   str s;
   size_t i, literals = 0;
-  const json_t *v;
-  const json_t *fp = get(ev, "fingerprint");
+  const jdom_val *v;
+  const jdom_val *fp = get(ev, "fingerprint");
 
-  if (fp && !json_is_array(fp)) {
+  if (fp && !jdom_is_array(fp)) {
     set_err(err, errlen, "fingerprint", "must be an array of strings");
     return -1;
   }
   if (fp) {
-    json_array_foreach(fp, i, v) {
-      if (json_is_null(v)) continue;
+    jdom_array_foreach(fp, i, v) {
+      if (jdom_is_null(v)) continue;
       if (scalar_text(v, tmp, sizeof tmp, &s) < 0) {
         set_err(err, errlen, "fingerprint", "entries must be strings or numbers");
         return -1;
@@ -684,8 +685,8 @@ static int compute_fingerprint(const json_t *ev, const facts *fx, char out[65], 
     emit_default(&g, fx);
   } else {
     g_lit(&g, "custom");
-    json_array_foreach(fp, i, v) {
-      if (json_is_null(v)) continue;
+    jdom_array_foreach(fp, i, v) {
+      if (jdom_is_null(v)) continue;
       scalar_text(v, tmp, sizeof tmp, &s);
       if (is_default_token(s)) {
         g_lit(&g, "{{default}}");
@@ -704,7 +705,7 @@ static int compute_fingerprint(const json_t *ev, const facts *fx, char out[65], 
 
 /* Formats a printf-style template ("%s", "%d", "%(name)s", "%%") with params the way python's
  * logging does, into b. Placeholders without a matching parameter are kept as written. */
-static void format_template(sbuf *b, str t, const json_t *params) {
+static void format_template(sbuf *b, str t, const jdom_val *params) {
   size_t next = 0, i = 0, lit = 0;
   char tmp[64];
   while (i < t.n && !b->truncated) {
@@ -719,8 +720,8 @@ static void format_template(sbuf *b, str t, const json_t *params) {
       i = lit = j + 1;
       continue;
     }
-    const json_t *arg = NULL;
-    if (j < t.n && t.p[j] == '(' && json_is_object(params)) {
+    const jdom_val *arg = NULL;
+    if (j < t.n && t.p[j] == '(' && jdom_is_object(params)) {
       const char *close = memchr(t.p + j, ')', t.n - j);
       if (close) {
         char key[128];
@@ -728,18 +729,18 @@ static void format_template(sbuf *b, str t, const json_t *params) {
         if (kn < sizeof key) {
           memcpy(key, t.p + j + 1, kn);
           key[kn] = '\0';
-          arg = json_object_get(params, key);
+          arg = jdom_get(params, key);
         }
         j = (size_t)(close - t.p) + 1;
       }
-    } else if (json_is_array(params) && next < json_array_size(params)) {
-      arg = json_array_get(params, next);
+    } else if (jdom_is_array(params) && next < jdom_size(params)) {
+      arg = jdom_at(params, next);
     }
     while (j < t.n && t.p[j] != '\0' && strchr("-+ #0123456789.*hlLqjzt", t.p[j])) j++;
     str s;
     if (arg && j < t.n && t.p[j] != '\0' && strchr("diouxXeEfFgGcrsa", t.p[j]) &&
         scalar_text(arg, tmp, sizeof tmp, &s) == 0) {
-      if (json_is_array(params)) next++;
+      if (jdom_is_array(params)) next++;
       sb_put(b, s.p, s.n);
       i = lit = j + 1;
     } else {
@@ -793,29 +794,29 @@ static char *make_title(const facts *fx, const char *display) {
 /* Picks the culprit frame: the last in-app frame of the last exception that has one, else the
  * last frame of the last stack with frames; then the top-level stacktrace the same way. */
 static bool pick_culprit_frame(const facts *fx, frame *out) {
-  const json_t *fallback = NULL;
+  const jdom_val *fallback = NULL;
   for (size_t i = excs_count(&fx->exc); i-- > 0;) {
     exc e;
     if (!exc_read(excs_get(&fx->exc, i), &e) || !e.frames) continue;
-    for (size_t k = json_array_size(e.frames); k-- > 0;) {
+    for (size_t k = jdom_size(e.frames); k-- > 0;) {
       frame fr;
-      if (!frame_read(json_array_get(e.frames, k), &fr)) continue;
+      if (!frame_read(jdom_at(e.frames, k), &fr)) continue;
       if (fr.in_app) {
         *out = fr;
         return true;
       }
-      if (!fallback) fallback = json_array_get(e.frames, k);
+      if (!fallback) fallback = jdom_at(e.frames, k);
     }
   }
   if (!fallback && fx->stack) {
-    for (size_t k = json_array_size(fx->stack); k-- > 0;) {
+    for (size_t k = jdom_size(fx->stack); k-- > 0;) {
       frame fr;
-      if (!frame_read(json_array_get(fx->stack, k), &fr)) continue;
+      if (!frame_read(jdom_at(fx->stack, k), &fr)) continue;
       if (fr.in_app) {
         *out = fr;
         return true;
       }
-      if (!fallback) fallback = json_array_get(fx->stack, k);
+      if (!fallback) fallback = jdom_at(fx->stack, k);
     }
   }
   return fallback && frame_read(fallback, out);
@@ -823,7 +824,7 @@ static bool pick_culprit_frame(const facts *fx, frame *out) {
 
 /* Culprit: "module in function" (file name without query or :line when there is no module),
  * from the frame above; else the culprit or transaction the SDK sent; else "". */
-static char *make_culprit(const json_t *ev, const facts *fx) {
+static char *make_culprit(const jdom_val *ev, const facts *fx) {
   sbuf b = {.max = TITLE_MAX};
   frame fr;
   if (pick_culprit_frame(fx, &fr)) {
@@ -868,7 +869,7 @@ static char *make_message(const facts *fx) {
 
 /* ---- scalar fields ---------------------------------------------------------------------- */
 
-static int parse_event_id(const json_t *v, char out[33], char *err, size_t errlen) {
+static int parse_event_id(const jdom_val *v, char out[33], char *err, size_t errlen) {
   if (!v) {
     uint8_t r[16];
     if (random_bytes(r, sizeof r) < 0) {
@@ -882,7 +883,7 @@ static int parse_event_id(const json_t *v, char out[33], char *err, size_t errle
   }
   str s = jstr(v);
   bool dashed = s.n == 36;
-  if (!json_is_string(v) || (s.n != 32 && !dashed)) goto bad;
+  if (!jdom_is_string(v) || (s.n != 32 && !dashed)) goto bad;
   size_t o = 0;
   for (size_t i = 0; i < s.n; i++) {
     if (dashed && (i == 8 || i == 13 || i == 18 || i == 23)) {
@@ -966,16 +967,16 @@ static int parse_rfc3339(const char *s, size_t n, double *out) {
   return 0;
 }
 
-static int parse_timestamp(const json_t *v, double received_at, double *out, char *err,
+static int parse_timestamp(const jdom_val *v, double received_at, double *out, char *err,
                            size_t errlen) {
   double t;
   if (!v) {
     *out = received_at;
     return 0;
   }
-  if (json_is_number(v)) {
-    t = json_number_value(v);
-  } else if (json_is_string(v)) {
+  if (jdom_is_number(v)) {
+    t = jdom_number(v);
+  } else if (jdom_is_string(v)) {
     str s = jstr(v);
     char *endp = NULL;
     if (parse_rfc3339(s.p, s.n, &t) < 0) {
@@ -996,12 +997,12 @@ bad:
 
 /* Known levels and the aliases Sentry accepts; other short alphanumeric names are kept
  * (lowercased), anything else becomes "error". */
-static int parse_level(const json_t *v, char out[EVENT_LEVEL_MAX], char *err, size_t errlen) {
+static int parse_level(const jdom_val *v, char out[EVENT_LEVEL_MAX], char *err, size_t errlen) {
   static const char *const alias[][2] = {
       {"warn", "warning"}, {"critical", "fatal"}, {"log", "info"}, {"err", "error"}};
   snprintf(out, EVENT_LEVEL_MAX, "error");
   if (!v) return 0;
-  if (!json_is_string(v)) {
+  if (!jdom_is_string(v)) {
     set_err(err, errlen, "level", "must be a string");
     return -1;
   }
@@ -1025,13 +1026,13 @@ static int parse_level(const json_t *v, char out[EVENT_LEVEL_MAX], char *err, si
 
 /* release / environment: a string (numbers are accepted and printed), NULL when absent or
  * empty, cut to TAG_MAX bytes. */
-static int parse_tag(const json_t *ev, const char *key, char **out, char *err, size_t errlen) {
-  const json_t *v = get(ev, key);
+static int parse_tag(const jdom_val *ev, const char *key, char **out, char *err, size_t errlen) {
+  const jdom_val *v = get(ev, key);
   char tmp[64];
   str s;
   *out = NULL;
   if (!v) return 0;
-  if (!json_is_string(v) && !json_is_number(v)) {
+  if (!jdom_is_string(v) && !jdom_is_number(v)) {
     set_err(err, errlen, key, "must be a string");
     return -1;
   }
@@ -1047,23 +1048,56 @@ static int parse_tag(const json_t *ev, const char *key, char **out, char *err, s
 
 /* ---- entry points ----------------------------------------------------------------------- */
 
-int event_normalize(const json_t *event, double received_at, event_info *out, char *err,
-                    size_t errlen) {
+/* None of these may share a name with a key this file reads (tests/unit/test_event.c lists
+ * those and checks). "params" (logentry.params) is built whole: format_template looks its
+ * members up by names taken from the message, and whether it is empty changes grouping, so
+ * inside it any key may matter. */
+const jdom_key event_skip_keys[] = {
+    JDOM_SKIP_KEY("vars"),
+    JDOM_SKIP_KEY("pre_context"),
+    JDOM_SKIP_KEY("post_context"),
+    JDOM_SKIP_KEY("context_line"),
+    JDOM_SKIP_KEY("modules"),
+    JDOM_SKIP_KEY("contexts"),
+    JDOM_SKIP_KEY("breadcrumbs"),
+    JDOM_SKIP_KEY("extra"),
+    JDOM_SKIP_KEY("request"),
+    JDOM_SKIP_KEY("user"),
+    JDOM_SKIP_KEY("tags"),
+    JDOM_SKIP_KEY("sdk"),
+    JDOM_SKIP_KEY("spans"),
+    JDOM_SKIP_KEY("debug_meta"),
+    JDOM_SKIP_KEY("measurements"),
+    JDOM_SKIP_KEY("_meta"),
+    JDOM_SKIP_KEY("sdkProcessingMetadata"),
+    JDOM_WHOLE_KEY("params"),
+};
+const size_t event_skip_keys_n = sizeof event_skip_keys / sizeof event_skip_keys[0];
+
+int event_normalize(const jdom_val *event, const char *fallback_id, double received_at,
+                    event_info *out, char *err, size_t errlen) {
   facts fx;
   memset(out, 0, sizeof *out);
   memset(&fx, 0, sizeof fx);
   if (err && errlen) err[0] = '\0';
-  if (!json_is_object(event)) {
+  if (!jdom_is_object(event)) {
     set_err(err, errlen, "event", "must be a JSON object");
     return -1;
   }
-  if (parse_event_id(get(event, "event_id"), out->event_id, err, errlen) < 0 ||
+  const jdom_val *id = jdom_get(event, "event_id");
+  jdom_val fallback;
+  if (!id && fallback_id) {
+    fallback =
+        (jdom_val){.type = JDOM_STRING, .n = (uint32_t)strlen(fallback_id), .u.s = fallback_id};
+    id = &fallback;
+  }
+  if (parse_event_id(jdom_is_null(id) ? NULL : id, out->event_id, err, errlen) < 0 ||
       parse_timestamp(get(event, "timestamp"), received_at, &out->timestamp, err, errlen) < 0 ||
       parse_level(get(event, "level"), out->level, err, errlen) < 0 ||
       check_exceptions(event, &fx, err, errlen) < 0 || check_message(event, &fx, err, errlen) < 0)
     goto fail;
 
-  const json_t *st = get(event, "stacktrace");
+  const jdom_val *st = get(event, "stacktrace");
   size_t frames = 0;
   if (check_stack(st, "stacktrace", &frames, &fx.n_stack_in_app, err, errlen) < 0) goto fail;
   fx.stack = frames ? stack_frames(st) : NULL;

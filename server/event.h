@@ -4,8 +4,9 @@
  * stored as received). The grouping rules are documented at event_normalize. */
 #ifndef SLUICE_EVENT_H
 #define SLUICE_EVENT_H
-#include <jansson.h>
 #include <stddef.h>
+
+#include "jdom.h"
 
 #define EVENT_LEVEL_MAX 16
 
@@ -39,16 +40,24 @@ typedef struct event_info {
  *      "stacktrace", or node's synthetic exception), so the same message groups alike from
  *      every SDK; a stack is used only when an event has neither exception nor message.
  *
- * Fills *out from the parsed event (borrowed). If the event has no event_id, generates a random
- * one (event ids may be 32 hex digits or a dashed UUID, any case). JSON null means absent.
+ * Fills *out from the parsed event (borrowed). If the event has no "event_id" member, uses
+ * fallback_id (the envelope header's, may be NULL); if it has none either or it is null,
+ * generates a random one (event ids may be 32 hex digits or a dashed UUID, any case). JSON
+ * null means absent.
  * Accepts timestamp as an RFC 3339 string or a number. Returns 0, or -1 when a field has the
  * wrong type (e.g. "exception" not an object, "fingerprint" not an array of strings,
  * "event_id" not 32 hex digits); then err[errlen] (may be NULL) starts with the field name and
  * *out is zeroed and needs no freeing.
  * Titles and culprits are truncated to a sane length (at most 1024 bytes). */
-int event_normalize(const json_t *event, double received_at, event_info *out, char *err,
-                    size_t errlen);
+int event_normalize(const jdom_val *event, const char *fallback_id, double received_at,
+                    event_info *out, char *err, size_t errlen);
 /* Frees the owned strings and zeroes *info; safe to call twice or on a zeroed struct. */
 void event_info_free(event_info *info);
+
+/* The members event_normalize never reads and that make up most of an SDK event's bytes,
+ * skipped at any depth when the event is parsed (jdom_opts.keys): frame locals and source
+ * lines, the context interfaces; and "params" built whole (see event.c). */
+extern const jdom_key event_skip_keys[];
+extern const size_t event_skip_keys_n;
 
 #endif

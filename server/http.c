@@ -18,7 +18,8 @@
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
-#define READ_BUF 65536
+#define READ_BUF         65536
+#define BODY_PRESIZE_MAX 65536 /* bodies announced up to this size get their buffer at once */
 
 /* Status codes and reason phrases, one list. */
 #define HTTP_STATUS_LIST(X)                                                                        \
@@ -330,6 +331,14 @@ static int on_headers_complete(llhttp_t *p) {
   /* Refuse an announced body that is too large before reading it. */
   if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->srv->lim.max_body_bytes)
     return fail(c, 413, "request body too large");
+  /* Size a small announced body's buffer once (a large one grows as it arrives). */
+  if ((p->flags & F_CONTENT_LENGTH) && p->content_length <= BODY_PRESIZE_MAX &&
+      p->content_length + 1 > c->body_cap) {
+    char *nb = realloc(c->body, p->content_length + 1);
+    if (!nb) return fail(c, 503, "out of memory");
+    c->body = nb;
+    c->body_cap = p->content_length + 1;
+  }
   c->state = CONN_BODY;
   arm_timer(c, c->srv->lim.body_timeout_ms);
   send_continue_if_expected(c);
@@ -353,6 +362,16 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
   c->body_len += len;
   arm_timer(c, c->srv->lim.body_timeout_ms);
   return 0;
+}
+
+char *http_conn_take_body(http_conn *c, size_t *len) {
+  char *b = c->body;
+  *len = c->body_len;
+  c->body = NULL;
+  c->body_cap = 0;
+  c->req.body = NULL;
+  c->req.body_len = 0;
+  return b;
 }
 
 static int on_message_complete(llhttp_t *p) {

@@ -78,6 +78,11 @@ long http_query_get(const http_request *req, const char *name, char *buf, size_t
  * or a decoded NUL byte). */
 long http_percent_decode(const char *in, size_t len, char *out, size_t cap);
 
+/* Takes the current request's body (malloc'd, NUL-terminated, *len bytes) away from c: the
+ * caller frees it; req->body becomes NULL and c allocates anew for its next request. Saves a
+ * copy for a handler that keeps the body (ingest jobs store it as received). */
+char *http_conn_take_body(http_conn *c, size_t *len);
+
 /* Adds CORS headers to this request's response (for the browser SDK endpoints). */
 void http_conn_set_cors(http_conn *c);
 /* Tags the request being handled with an endpoint (1..HTTP_ENDPOINTS-1) for the per-endpoint

@@ -4,7 +4,6 @@
  * received. The answer goes out from done(), after the commit, so a 200 means durable. */
 #include "ingest.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -16,8 +15,7 @@
 #include "envelope.h"
 #include "event.h"
 #include "events_store.h"
-#include "json_depth.h"
-#include "json_prune.h"
+#include "jdom.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -202,9 +200,15 @@ int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *
                        "unsupported Content-Encoding (use gzip, deflate or identity)");
     return -1;
   }
-  char err[256];
-  int rc = decode_body(de, req->body, req->body_len, a->cfg->max_decoded_bytes, body, len, err,
-                       sizeof err);
+  char err[256] = "";
+  int rc;
+  if (de == DECODE_IDENTITY && req->body_len <= a->cfg->max_decoded_bytes) {
+    *body = http_conn_take_body(c, len); /* the job keeps it: no copy */
+    rc = *body ? DECODE_OK : DECODE_ERR_NOMEM;
+  } else {
+    rc = decode_body(de, req->body, req->body_len, a->cfg->max_decoded_bytes, body, len, err,
+                     sizeof err);
+  }
   if (rc == DECODE_ERR_TOO_BIG) {
     a->counters.rejected_too_large++;
     http_respond_error(c, 413, NULL, "request body too large after decompression");
@@ -221,79 +225,41 @@ int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *
 
 /* --- parsing items ------------------------------------------------------------------------- */
 
-#define LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
-
-/* Loads buf as one JSON object. With prune set (events), json_prune validates buf and drops
- * the members event_normalize never reads (json_prune_event_keys) into a copy, and jansson
- * builds only that: most of an SDK event is frame locals, source lines and context. The
- * stored payload stays buf as received. Returns NULL with err set ("<what>: ...") on error. */
-static json_t *load_object(app *a, const char *buf, size_t len, bool prune, const char *what,
-                           char *err, size_t errlen) {
-  json_error_t jerr;
-  json_t *doc;
-  if (prune) {
-    json_prune_opts opts = {json_prune_event_keys, json_prune_event_keys_n, a->cfg->max_json_depth};
-    char perr[160];
-    size_t clen;
-    char *copy = malloc(len ? len : 1);
-    if (!copy) {
-      snprintf(err, errlen, "%s: out of memory", what);
-      return NULL;
-    }
-    if (json_prune(buf, len, &opts, copy, &clen, perr, sizeof perr) != JSON_PRUNE_OK) {
-      free(copy);
-      snprintf(err, errlen, "%s: %s", what, perr);
-      return NULL;
-    }
-    doc = json_loadb(copy, clen, LOAD_FLAGS, &jerr);
-    free(copy);
-    if (!doc) {
-      /* What jansson refuses in the copy (a duplicate key, a top level that is neither object
-       * nor array) is in buf too: load buf to say where. */
-      json_error_t full_err;
-      json_t *full = json_loadb(buf, len, LOAD_FLAGS, &full_err);
-      if (!full) {
-        jerr = full_err;
-      } else {
-        json_decref(full);
-        jerr.position = 0;
-      }
-    }
-  } else {
-    if (json_depth(buf, len, a->cfg->max_json_depth) > a->cfg->max_json_depth) {
-      snprintf(err, errlen, "%s: JSON nested deeper than %zu levels", what, a->cfg->max_json_depth);
-      return NULL;
-    }
-    doc = json_loadb(buf, len, LOAD_FLAGS, &jerr);
-  }
-  if (!doc) {
-    snprintf(err, errlen, "%s: malformed JSON at byte %d: %s", what, jerr.position, jerr.text);
+/* Parses buf into arena as one JSON object, skipping the members whose keys are in skip[n_skip]
+ * (may be NULL). Returns NULL with err set ("<what>: ...") on error. */
+static const jdom_val *load_object(app *a, jdom_doc *arena, const char *buf, size_t len,
+                                   const jdom_key *skip, size_t n_skip, const char *what, char *err,
+                                   size_t errlen) {
+  jdom_opts opts = {a->cfg->max_json_depth, JDOM_ALLOW_NUL, skip, n_skip};
+  const jdom_val *doc;
+  char jerr[160];
+  if (jdom_parse(arena, buf, len, &opts, &doc, jerr, sizeof jerr) != JDOM_OK) {
+    snprintf(err, errlen, "%s: %s", what, jerr);
     return NULL;
   }
-  if (!json_is_object(doc)) {
-    json_decref(doc);
+  if (!jdom_is_object(doc)) {
     snprintf(err, errlen, "%s: must be a JSON object", what);
     return NULL;
   }
   return doc;
 }
 
-static int parse_event(ingest_job *j, const char *payload, size_t len, const char *header_id,
-                       const char *what, char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, true, what, err, errlen);
+/* Parses an event payload, skipping the members grouping never reads (most of an SDK event:
+ * frame locals, source lines, contexts), and normalises it into a new item. The stored payload
+ * stays the bytes as received. header_id (may be NULL) is the envelope's event_id, used when
+ * the event has none. */
+static int parse_event(ingest_job *j, jdom_doc *arena, const char *payload, size_t len,
+                       const char *header_id, const char *what, char *err, size_t errlen) {
+  const jdom_val *doc =
+      load_object(j->a, arena, payload, len, event_skip_keys, event_skip_keys_n, what, err, errlen);
   if (!doc) return -1;
-  if (header_id && !json_object_get(doc, "event_id"))
-    json_object_set_new(doc, "event_id", json_string(header_id));
   ingest_item *it = add_item(j, IT_EVENT);
   if (!it) {
-    json_decref(doc);
     snprintf(err, errlen, "out of memory");
     return -1;
   }
   char nerr[200];
-  int rc = event_normalize(doc, j->received, &it->ev, nerr, sizeof nerr);
-  json_decref(doc);
-  if (rc) {
+  if (event_normalize(doc, header_id, j->received, &it->ev, nerr, sizeof nerr)) {
     j->n_items--;
     snprintf(err, errlen, "%s: %s", what, nerr);
     return -1;
@@ -306,128 +272,121 @@ static int parse_event(ingest_job *j, const char *payload, size_t len, const cha
   return 0;
 }
 
-static double json_time(const json_t *v, double dflt) {
-  if (json_is_number(v)) return json_number_value(v);
+static double json_time(const jdom_val *v, double dflt) {
+  if (jdom_is_number(v)) return jdom_number(v);
   double t;
-  if (json_is_string(v) && time_parse_rfc3339(json_string_value(v), json_string_length(v), &t) == 0)
-    return t;
+  if (jdom_is_string(v) && time_parse_rfc3339(v->u.s, v->n, &t) == 0) return t;
   return dflt;
 }
 
-static int parse_transaction(ingest_job *j, const char *payload, size_t len, const char *what,
-                             char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, false, what, err, errlen);
+/* An integer member's value, 0 when it is absent or not an integer. */
+static int64_t int_or_0(const jdom_val *v) {
+  return jdom_is(v, JDOM_INT) ? v->u.i : 0;
+}
+
+static int parse_transaction(ingest_job *j, jdom_doc *arena, const char *payload, size_t len,
+                             const char *what, char *err, size_t errlen) {
+  const jdom_val *doc = load_object(j->a, arena, payload, len, NULL, 0, what, err, errlen);
   if (!doc) return -1;
   char id[33];
-  const char *eid = json_string_value(json_object_get(doc, "event_id"));
+  const char *eid = jdom_str(jdom_get(doc, "event_id"));
   if (!eid || normalise_event_id(eid, id)) {
-    json_decref(doc);
     snprintf(err, errlen, "%s: event_id must be 32 hex digits", what);
     return -1;
   }
   ingest_item *it = add_item(j, IT_TRANSACTION);
   if (!it) {
-    json_decref(doc);
     return -1;
   }
   hex_to_16(id, it->event_id);
   it->has_event_id = 1;
   it->payload = payload;
   it->len = len;
-  it->s[0] = dup_or_null(json_string_value(json_object_get(doc, "transaction")));
-  it->t1 = json_time(json_object_get(doc, "timestamp"), j->received);
+  it->s[0] = dup_or_null(jdom_str(jdom_get(doc, "transaction")));
+  it->t1 = json_time(jdom_get(doc, "timestamp"), j->received);
   if (!j->response_id[0]) memcpy(j->response_id, id, 33);
-  json_decref(doc);
   return 0;
 }
 
-static const char *str_or(const json_t *v, const char *dflt) {
-  const char *s = json_string_value(v);
+static const char *str_or(const jdom_val *v, const char *dflt) {
+  const char *s = jdom_str(v);
   return s ? s : dflt;
 }
 
-static int parse_session(ingest_job *j, const char *payload, size_t len, const char *what,
-                         char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, false, what, err, errlen);
+static int parse_session(ingest_job *j, jdom_doc *arena, const char *payload, size_t len,
+                         const char *what, char *err, size_t errlen) {
+  const jdom_val *doc = load_object(j->a, arena, payload, len, NULL, 0, what, err, errlen);
   if (!doc) return -1;
-  json_t *attrs = json_object_get(doc, "attrs");
-  const char *sid = json_string_value(json_object_get(doc, "sid"));
-  const char *release = json_string_value(json_object_get(attrs, "release"));
-  json_t *errors = json_object_get(doc, "errors");
-  if (!sid || (errors && !json_is_integer(errors))) {
-    json_decref(doc);
+  const jdom_val *attrs = jdom_get(doc, "attrs");
+  const char *sid = jdom_str(jdom_get(doc, "sid"));
+  const char *release = jdom_str(jdom_get(attrs, "release"));
+  const jdom_val *errors = jdom_get(doc, "errors");
+  if (!sid || (errors && !jdom_is(errors, JDOM_INT))) {
     snprintf(err, errlen, "%s: %s", what,
              !sid ? "sid must be a string" : "errors must be an integer");
     return -1;
   }
   if (!release) { /* Sentry drops sessions without a release, and so do we */
     j->a->counters.items_skipped++;
-    json_decref(doc);
     return 0;
   }
   ingest_item *it = add_item(j, IT_SESSION);
   if (!it) {
-    json_decref(doc);
     return -1;
   }
   it->s[0] = strdup(sid);
   it->s[1] = strdup(release);
-  it->s[2] = strdup(str_or(json_object_get(attrs, "environment"), "production"));
-  it->s[3] = strdup(str_or(json_object_get(doc, "status"), "ok"));
-  it->n[0] = errors ? json_integer_value(errors) : 0;
-  it->t2 = json_time(json_object_get(doc, "timestamp"), j->received);
-  it->t1 = json_time(json_object_get(doc, "started"), it->t2);
-  json_decref(doc);
+  it->s[2] = strdup(str_or(jdom_get(attrs, "environment"), "production"));
+  it->s[3] = strdup(str_or(jdom_get(doc, "status"), "ok"));
+  it->n[0] = errors ? errors->u.i : 0;
+  it->t2 = json_time(jdom_get(doc, "timestamp"), j->received);
+  it->t1 = json_time(jdom_get(doc, "started"), it->t2);
   return 0;
 }
 
-static int parse_sessions(ingest_job *j, const char *payload, size_t len, const char *what,
-                          char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, false, what, err, errlen);
+static int parse_sessions(ingest_job *j, jdom_doc *arena, const char *payload, size_t len,
+                          const char *what, char *err, size_t errlen) {
+  const jdom_val *doc = load_object(j->a, arena, payload, len, NULL, 0, what, err, errlen);
   if (!doc) return -1;
-  json_t *attrs = json_object_get(doc, "attrs");
-  json_t *aggs = json_object_get(doc, "aggregates");
-  const char *release = json_string_value(json_object_get(attrs, "release"));
-  if (aggs && !json_is_array(aggs)) {
-    json_decref(doc);
+  const jdom_val *attrs = jdom_get(doc, "attrs");
+  const jdom_val *aggs = jdom_get(doc, "aggregates");
+  const char *release = jdom_str(jdom_get(attrs, "release"));
+  if (aggs && !jdom_is_array(aggs)) {
     snprintf(err, errlen, "%s: aggregates must be an array", what);
     return -1;
   }
   size_t i;
-  json_t *agg;
-  json_array_foreach(aggs, i, agg) {
+  const jdom_val *agg;
+  jdom_array_foreach(aggs, i, agg) {
     if (!release) break;
     ingest_item *it = add_item(j, IT_SESSION_AGG);
     if (!it) break;
     it->s[0] = strdup(release);
-    it->s[1] = strdup(str_or(json_object_get(attrs, "environment"), "production"));
-    it->n[0] = json_integer_value(json_object_get(agg, "exited"));
-    it->n[1] = json_integer_value(json_object_get(agg, "errored"));
-    it->n[2] = json_integer_value(json_object_get(agg, "crashed"));
-    it->n[3] = json_integer_value(json_object_get(agg, "abnormal"));
+    it->s[1] = strdup(str_or(jdom_get(attrs, "environment"), "production"));
+    it->n[0] = int_or_0(jdom_get(agg, "exited"));
+    it->n[1] = int_or_0(jdom_get(agg, "errored"));
+    it->n[2] = int_or_0(jdom_get(agg, "crashed"));
+    it->n[3] = int_or_0(jdom_get(agg, "abnormal"));
   }
-  json_decref(doc);
   return 0;
 }
 
-static int parse_client_report(ingest_job *j, const char *payload, size_t len, const char *what,
-                               char *err, size_t errlen) {
-  json_t *doc = load_object(j->a, payload, len, false, what, err, errlen);
+static int parse_client_report(ingest_job *j, jdom_doc *arena, const char *payload, size_t len,
+                               const char *what, char *err, size_t errlen) {
+  const jdom_val *doc = load_object(j->a, arena, payload, len, NULL, 0, what, err, errlen);
   if (!doc) return -1;
-  json_t *list = json_object_get(doc, "discarded_events");
-  if (list && !json_is_array(list)) {
-    json_decref(doc);
+  const jdom_val *list = jdom_get(doc, "discarded_events");
+  if (list && !jdom_is_array(list)) {
     snprintf(err, errlen, "%s: discarded_events must be an array", what);
     return -1;
   }
   size_t i;
-  json_t *e;
-  json_array_foreach(list, i, e) {
-    const char *reason = json_string_value(json_object_get(e, "reason"));
-    const char *category = json_string_value(json_object_get(e, "category"));
-    json_t *q = json_object_get(e, "quantity");
-    if (!reason || !category || !json_is_integer(q) || json_integer_value(q) < 0) {
-      json_decref(doc);
+  const jdom_val *e;
+  jdom_array_foreach(list, i, e) {
+    const char *reason = jdom_str(jdom_get(e, "reason"));
+    const char *category = jdom_str(jdom_get(e, "category"));
+    const jdom_val *q = jdom_get(e, "quantity");
+    if (!reason || !category || !jdom_is(q, JDOM_INT) || q->u.i < 0) {
       snprintf(err, errlen, "%s: discarded_events[%zu] needs reason, category and quantity", what,
                i);
       return -1;
@@ -436,9 +395,8 @@ static int parse_client_report(ingest_job *j, const char *payload, size_t len, c
     if (!it) break;
     it->s[0] = strdup(reason);
     it->s[1] = strdup(category);
-    it->n[0] = json_integer_value(q);
+    it->n[0] = q->u.i;
   }
-  json_decref(doc);
   return 0;
 }
 
@@ -451,8 +409,8 @@ static void parse_attachment(ingest_job *j, const envelope_item *ei, const char 
   if (!it) return;
   it->payload = ei->payload;
   it->len = ei->len;
-  it->s[0] = strdup(str_or(json_object_get(ei->header, "filename"), "attachment"));
-  it->s[1] = dup_or_null(json_string_value(json_object_get(ei->header, "content_type")));
+  it->s[0] = strdup(str_or(jdom_get(ei->header, "filename"), "attachment"));
+  it->s[1] = dup_or_null(jdom_str(jdom_get(ei->header, "content_type")));
   char id[33];
   if (env_event_id && normalise_event_id(env_event_id, id) == 0) {
     hex_to_16(id, it->event_id);
@@ -598,7 +556,11 @@ void ingest_store(app *a, http_conn *c, http_request *req, const route_params *p
   ingest_job *j = job_new(a, c, project_id, req, body);
   if (!j) return;
   char err[300];
-  if (parse_event(j, body, len, NULL, "event", err, sizeof err)) {
+  jdom_doc arena; /* the event's tree, until it is normalised */
+  jdom_init(&arena);
+  int rc = parse_event(j, &arena, body, len, NULL, "event", err, sizeof err);
+  jdom_free(&arena);
+  if (rc) {
     reject(j, err);
     return;
   }
@@ -622,7 +584,7 @@ void ingest_envelope(app *a, http_conn *c, http_request *req, const route_params
   if (!authed) {
     char key[AUTH_KEY_MAX + 1];
     long long dsn_project = 0;
-    const char *dsn = json_string_value(json_object_get(env.header, "dsn"));
+    const char *dsn = jdom_str(jdom_get(env.header, "dsn"));
     if (!dsn || auth_parse_dsn(dsn, key, &dsn_project) || dsn_project != project_id ||
         check_key(a, c, project_id, key, req->received_at) < 0) {
       if (!dsn || dsn_project != project_id) respond_auth_failure(a, c);
@@ -631,24 +593,25 @@ void ingest_envelope(app *a, http_conn *c, http_request *req, const route_params
       return;
     }
   }
-  const char *header_id = json_string_value(json_object_get(env.header, "event_id"));
+  const char *header_id = jdom_str(jdom_get(env.header, "event_id"));
   char hid[33] = "";
   if (header_id && normalise_event_id(header_id, hid) == 0) memcpy(j->response_id, hid, 33);
   int rc = 0;
+  jdom_doc *arena = &env.arena; /* the payloads' trees go with the headers' */
   for (size_t i = 0; i < env.n_items && rc == 0; i++) {
     const envelope_item *ei = &env.items[i];
     char what[64];
     snprintf(what, sizeof what, "item %zu (%.20s)", i, ei->type);
     if (!strcmp(ei->type, "event")) {
-      rc = parse_event(j, ei->payload, ei->len, hid[0] ? hid : NULL, what, err, sizeof err);
+      rc = parse_event(j, arena, ei->payload, ei->len, hid[0] ? hid : NULL, what, err, sizeof err);
     } else if (!strcmp(ei->type, "transaction")) {
-      rc = parse_transaction(j, ei->payload, ei->len, what, err, sizeof err);
+      rc = parse_transaction(j, arena, ei->payload, ei->len, what, err, sizeof err);
     } else if (!strcmp(ei->type, "session")) {
-      rc = parse_session(j, ei->payload, ei->len, what, err, sizeof err);
+      rc = parse_session(j, arena, ei->payload, ei->len, what, err, sizeof err);
     } else if (!strcmp(ei->type, "sessions")) {
-      rc = parse_sessions(j, ei->payload, ei->len, what, err, sizeof err);
+      rc = parse_sessions(j, arena, ei->payload, ei->len, what, err, sizeof err);
     } else if (!strcmp(ei->type, "client_report")) {
-      rc = parse_client_report(j, ei->payload, ei->len, what, err, sizeof err);
+      rc = parse_client_report(j, arena, ei->payload, ei->len, what, err, sizeof err);
     } else if (!strcmp(ei->type, "attachment")) {
       parse_attachment(j, ei, hid[0] ? hid : NULL);
     } else {

@@ -1,8 +1,9 @@
-/* fuzz_event: an event payload as ingest sees it: json_prune (validation and the event key
- * table), jansson on the pruned copy, then event_normalize (fields, grouping fingerprint,
- * title, culprit). Invariants: the ones event.h documents for *out; json_prune accepts what
- * jansson accepts on the whole text (bar jansson's NUL-after-token quirk, see
- * test_json_prune.c); and the pruned copy normalises exactly like the whole text. */
+/* fuzz_event: an event payload as ingest sees it: jdom with the event key table, then
+ * event_normalize (fields, grouping fingerprint, title, culprit). Invariants: the ones event.h
+ * documents for *out; jdom without the table accepts what jansson accepts (bar jansson's
+ * NUL-after-token quirk, see test_jdom.c) and builds the same tree; with the table it accepts
+ * that too, and more only through a repeated key inside a skipped value; and the tree without
+ * the skipped members normalises exactly like the whole one. */
 #undef NDEBUG /* the invariants below are the point, in every build type */
 #include <assert.h>
 #include <jansson.h>
@@ -12,11 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/jdom_jansson.h"
 #include "event.h"
-#include "json_depth.h"
-#include "json_prune.h"
+#include "jdom.h"
 
-#define FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
+#define FLAGS     (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
+#define MAX_DEPTH 64
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,63 +39,64 @@ static int same_str(const char *a, const char *b) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *buf = (const char *)data;
-  if (json_depth(buf, size, 64) > 64) return 0;
-  json_error_t jerr;
-  json_t *doc = json_loadb(buf, size, FLAGS, &jerr);
+  jdom_opts whole_opts = {MAX_DEPTH, JDOM_ALLOW_NUL, NULL, 0};
+  jdom_opts skip_opts = {MAX_DEPTH, JDOM_ALLOW_NUL, event_skip_keys, event_skip_keys_n};
+  jdom_doc arena;
+  jdom_init(&arena);
+  const jdom_val *whole, *skipped;
+  char werr[200], serr[200];
+  int wrc = jdom_parse(&arena, buf, size, &whole_opts, &whole, werr, sizeof werr);
+  int src = jdom_parse(&arena, buf, size, &skip_opts, &skipped, serr, sizeof serr);
+  assert(wrc == JDOM_OK || wrc == JDOM_MALFORMED || wrc == JDOM_TOO_DEEP);
+  assert((wrc == JDOM_OK) == (whole != NULL) && (src == JDOM_OK) == (skipped != NULL));
 
-  json_prune_opts opts = {json_prune_event_keys, json_prune_event_keys_n, 64};
-  char *copy = malloc(size ? size : 1), perr[200];
-  size_t clen = 0, at = 0;
-  assert(copy);
-  int prc = json_prune(buf, size, &opts, copy, &clen, perr, sizeof perr);
-  json_t *pruned = NULL;
-  if (prc == JSON_PRUNE_OK) {
-    assert(clen <= size);
-    pruned = json_loadb(copy, clen, FLAGS, NULL);
-  } else {
-    assert(prc == JSON_PRUNE_MALFORMED && sscanf(perr, "malformed JSON at byte %zu", &at) == 1);
-    assert(at <= size);
-    /* jansson on the whole text may accept only through its NUL-after-token quirk */
-    if (doc) assert(at < size && buf[at] == '\0' && at > 0);
-  }
-  /* The copy is part of the text: what jansson refuses in it, it refuses in the text. */
-  if (prc == JSON_PRUNE_OK && !pruned) assert(!doc);
-
-  if (doc && json_is_object(doc)) {
-    event_info info, pinfo;
-    char err[200], perr2[200];
-    int rc = event_normalize(doc, 1700000000.0, &info, err, sizeof err);
-    if (rc == 0) {
-      check_info(&info);
+  /* Without the table, jdom is jansson (within the depth limit). */
+  if (wrc != JDOM_TOO_DEEP) {
+    json_t *doc = json_loadb(buf, size, FLAGS | JSON_DECODE_ANY, NULL);
+    if (doc && wrc == JDOM_OK) {
+      assert(jdom_same_as_jansson(whole, doc, &whole_opts));
+    } else if (doc) {
+      size_t at = 0;
+      assert(sscanf(werr, "malformed JSON at byte %zu", &at) == 1);
+      assert(at > 0 && at < size && buf[at] == '\0'); /* jansson's NUL-after-token quirk */
     } else {
+      assert(wrc != JDOM_OK);
+    }
+    json_decref(doc);
+  }
+  /* The table only skips: a text refused whole is refused with it, bar repeated keys. */
+  if (wrc == JDOM_OK) assert(src == JDOM_OK);
+  if (src == JDOM_OK && wrc != JDOM_OK) assert(strstr(werr, "duplicate object key") != NULL);
+
+  if (wrc == JDOM_OK && jdom_is_object(whole)) {
+    event_info info, sinfo;
+    char err[200], err2[200];
+    int rc = event_normalize(whole, NULL, 1700000000.0, &info, err, sizeof err);
+    if (rc == 0)
+      check_info(&info);
+    else
       assert(err[0]);
-    }
-    if (pruned) {
-      int prc2 = event_normalize(pruned, 1700000000.0, &pinfo, perr2, sizeof perr2);
-      assert(prc2 == rc);
-      if (rc == 0) {
-        /* without an event_id both get a random one */
-        if (json_is_string(json_object_get(doc, "event_id")))
-          assert(strcmp(info.event_id, pinfo.event_id) == 0);
-        assert(strcmp(info.fingerprint, pinfo.fingerprint) == 0);
-        assert(strcmp(info.level, pinfo.level) == 0);
-        assert(info.timestamp == pinfo.timestamp);
-        assert(same_str(info.title, pinfo.title) && same_str(info.culprit, pinfo.culprit));
-        assert(same_str(info.message, pinfo.message));
-        assert(same_str(info.release, pinfo.release));
-        assert(same_str(info.environment, pinfo.environment));
-        event_info_free(&pinfo);
-      } else {
-        assert(strcmp(err, perr2) == 0);
-      }
-    }
+    int rc2 = event_normalize(skipped, NULL, 1700000000.0, &sinfo, err2, sizeof err2);
+    assert(rc2 == rc);
     if (rc == 0) {
+      check_info(&sinfo);
+      /* without an event_id both get a random one */
+      if (jdom_is_string(jdom_get(whole, "event_id")))
+        assert(strcmp(info.event_id, sinfo.event_id) == 0);
+      assert(strcmp(info.fingerprint, sinfo.fingerprint) == 0);
+      assert(strcmp(info.level, sinfo.level) == 0);
+      assert(info.timestamp == sinfo.timestamp);
+      assert(same_str(info.title, sinfo.title) && same_str(info.culprit, sinfo.culprit));
+      assert(same_str(info.message, sinfo.message));
+      assert(same_str(info.release, sinfo.release));
+      assert(same_str(info.environment, sinfo.environment));
+      event_info_free(&sinfo);
       event_info_free(&info);
       event_info_free(&info);
+    } else {
+      assert(strcmp(err, err2) == 0);
     }
   }
-  json_decref(pruned);
-  json_decref(doc);
-  free(copy);
+  jdom_free(&arena);
   return 0;
 }

@@ -7,6 +7,8 @@ usage: seeds.py SOURCE_DIR OUT_DIR  ->  OUT_DIR/{envelope,http,memory_payload,ev
   /envelope/ (decompressed);
 - event: SDK captures sent to /store/ and the event items of every envelope;
 - memory_payload: sdk-protocol/{valid,invalid}/*.json;
+- jdom: the event and memory_payload seeds, every envelope header line, and the hand-made
+  events of tests/fixtures/grouping/events.jsonl;
 - http: each SDK capture as it went over the wire (head with CRLF, body re-framed), plus a
   pipelined pair."""
 import glob
@@ -56,7 +58,7 @@ def envelope_items(buf):
 
 def main():
     src, out = sys.argv[1], sys.argv[2]
-    corpora = {t: {} for t in ("envelope", "http", "memory_payload", "event")}
+    corpora = {t: {} for t in ("envelope", "http", "memory_payload", "event", "jdom")}
     fx = os.path.join(src, "tests", "fixtures")
     for path in sorted(glob.glob(os.path.join(fx, "envelopes", "*", "*.envelope"))):
         with open(path, "rb") as f:
@@ -95,6 +97,16 @@ def main():
         b"GET /healthz?x=%41+b&y HTTP/1.1\r\nHost: a\r\n\r\n"
         b"POST /async/api/1/store/ HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"
         b"GET /x HTTP/1.1\r\nConnection: close\r\n\r\n")
+    corpora["jdom"].update(("event-" + k, v) for k, v in corpora["event"].items())
+    corpora["jdom"].update(("memory-" + k, v) for k, v in corpora["memory_payload"].items())
+    for name, body in corpora["envelope"].items():
+        for i, line in enumerate(body.split(b"\n")):
+            if line.strip().startswith(b"{") and len(line) < 16384:
+                corpora["jdom"][f"header-{name}-{i}"] = line
+    with open(os.path.join(fx, "grouping", "events.jsonl"), "rb") as f:
+        for i, line in enumerate(f.read().split(b"\n")):
+            if line:
+                corpora["jdom"][f"grouping-{i + 1}"] = line
     for target, files in corpora.items():
         d = os.path.join(out, target)
         os.makedirs(d, exist_ok=True)

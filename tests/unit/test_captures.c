@@ -156,17 +156,17 @@ static void check_envelope(const char *where, const char *body, size_t len, cons
   CHECK(env.n_items > 0);
 
   /* The header may repeat the key: in "dsn" or in the trace context. */
-  const char *dsn = json_string_value(json_object_get(env.header, "dsn"));
+  const char *dsn = jdom_str(jdom_get(env.header, "dsn"));
   if (dsn) {
     char dkey[AUTH_KEY_MAX + 1];
     long long pid;
     CHECK_EQ_INT(auth_parse_dsn(dsn, dkey, &pid), 0);
     CHECK_EQ_STR(dkey, key);
   }
-  json_t *trace = json_object_get(env.header, "trace");
-  const char *tkey = json_string_value(json_object_get(trace, "public_key"));
+  const jdom_val *trace = jdom_get(env.header, "trace");
+  const char *tkey = jdom_str(jdom_get(trace, "public_key"));
   if (tkey) CHECK_EQ_STR(tkey, key);
-  const char *env_id = json_string_value(json_object_get(env.header, "event_id"));
+  const char *env_id = jdom_str(jdom_get(env.header, "event_id"));
   if (env_id) CHECK(is_hex32(env_id));
 
   size_t tl = 0;
@@ -178,8 +178,8 @@ static void check_envelope(const char *where, const char *body, size_t len, cons
     CHECK(known_type(it->type));
     if (tl < typeslen)
       tl += (size_t)snprintf(types + tl, typeslen - tl, "%s%s", i ? " " : "", it->type);
-    json_t *len_j = json_object_get(it->header, "length");
-    if (len_j) CHECK_EQ_INT(json_integer_value(len_j), it->len);
+    const jdom_val *len_j = jdom_get(it->header, "length");
+    if (len_j) CHECK(jdom_is(len_j, JDOM_INT) && len_j->u.i == (int64_t)it->len);
 
     if (strcmp(it->type, "event") == 0 || strcmp(it->type, "transaction") == 0) {
       json_t *doc;
@@ -192,7 +192,7 @@ static void check_envelope(const char *where, const char *body, size_t len, cons
       CHECK(json_is_string(json_object_get(doc, "sid")));
       json_decref(doc);
     } else if (strcmp(it->type, "attachment") == 0) {
-      CHECK(json_is_string(json_object_get(it->header, "filename")));
+      CHECK(jdom_is_string(jdom_get(it->header, "filename")));
     }
   }
   envelope_free(&env);

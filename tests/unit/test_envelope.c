@@ -44,7 +44,7 @@ TEST(node_style_no_length_no_trailing_newline) {
   envelope env;
   CHECK_EQ_INT(PARSE(HDR "\n{\"type\":\"event\"}\n{\"event_id\":\"" EV_ID "\"}", 100, &env), 0);
   CHECK_EQ_INT(env.n_items, 1);
-  CHECK_EQ_STR(json_string_value(json_object_get(env.header, "event_id")), EV_ID);
+  CHECK_EQ_STR(jdom_str(jdom_get(env.header, "event_id")), EV_ID);
   CHECK_EQ_STR(env.items[0].type, "event");
   CHECK(payload_is(&env.items[0], "{\"event_id\":\"" EV_ID "\"}", 47));
   CHECK_EQ_STR(errbuf, "");
@@ -65,7 +65,7 @@ TEST(python_style_length_and_trailing_newline) {
   CHECK(payload_is(&env.items[1], "order dump\n", 11));
   /* payloads are borrowed from the body, not copied */
   CHECK(env.items[1].payload > body && env.items[1].payload < body + sizeof(body));
-  CHECK_EQ_INT(json_integer_value(json_object_get(env.items[1].header, "length")), 11);
+  CHECK_EQ_INT(jdom_get(env.items[1].header, "length")->u.i, 11);
   envelope_free(&env);
 }
 
@@ -90,7 +90,7 @@ TEST(header_only_variants) {
   envelope env;
   CHECK_EQ_INT(PARSE(HDR, 100, &env), 0);
   CHECK_EQ_INT(env.n_items, 0);
-  CHECK(json_is_object(env.header));
+  CHECK(jdom_is_object(env.header));
   envelope_free(&env);
   CHECK_EQ_INT(PARSE(HDR "\n", 100, &env), 0);
   CHECK_EQ_INT(env.n_items, 0);

@@ -1,10 +1,11 @@
-/* test_event: event_normalize field extraction, type errors, timestamps, and the grouping
- * rules (stack frames, exception values, messages, custom fingerprints), then a data-driven
- * pass over the real SDK captures in SLUICE_FIXTURES/sdk-captures: every event item must
- * normalise, and repeats of the same failure must share a fingerprint while different failures
- * must not. JSON in the hand-written cases uses ' for " and ` for ' to stay readable. */
+/* test_event: event_normalize field extraction, type errors, timestamps, the envelope's
+ * event_id as a fallback, and the grouping rules (stack frames, exception values, messages,
+ * custom fingerprints), then a data-driven pass over the real SDK captures in
+ * SLUICE_FIXTURES/sdk-captures: every event item must normalise, the same with and without the
+ * skipped members (event_skip_keys), and repeats of the same failure must share a fingerprint
+ * while different failures must not. JSON in the hand-written cases uses ' for " and ` for '
+ * to stay readable. */
 #include <dirent.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,23 +27,31 @@
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static json_t *parse(const char *j) {
+/* Parses j (with ' for " and ` for ') into arena; NULL (and a message) when it is not JSON. */
+static const jdom_val *parse(jdom_doc *arena, const char *j) {
   size_t n = strlen(j);
-  char *s = malloc(n + 1);
+  char *s = malloc(n + 1), err[200];
   for (size_t i = 0; i <= n; i++) s[i] = j[i] == '\'' ? '"' : j[i] == '`' ? '\'' : j[i];
-  json_error_t e;
-  json_t *v = json_loads(s, JSON_DECODE_ANY, &e);
-  if (!v) fprintf(stderr, "bad test JSON: %s: %s\n", e.text, s);
+  const jdom_val *v;
+  jdom_opts opts = {64, JDOM_ALLOW_NUL, NULL, 0};
+  if (jdom_parse(arena, s, n, &opts, &v, err, sizeof err) != JDOM_OK)
+    fprintf(stderr, "bad test JSON: %s: %s\n", err, s);
   free(s);
   return v;
 }
 
-static int norm(const char *j, event_info *info, char *err, size_t errlen) {
-  json_t *v = parse(j);
-  if (!v) return -2;
-  int rc = event_normalize(v, RECEIVED_AT, info, err, errlen);
-  json_decref(v);
+static int norm_with(const char *j, const char *fallback_id, event_info *info, char *err,
+                     size_t errlen) {
+  jdom_doc arena;
+  jdom_init(&arena);
+  const jdom_val *v = parse(&arena, j);
+  int rc = v ? event_normalize(v, fallback_id, RECEIVED_AT, info, err, errlen) : -2;
+  jdom_free(&arena);
   return rc;
+}
+
+static int norm(const char *j, event_info *info, char *err, size_t errlen) {
+  return norm_with(j, NULL, info, err, errlen);
 }
 
 /* Fingerprint of j, or "" (and a failed check) when it does not normalise. */
@@ -142,6 +151,51 @@ TEST(defaults_when_absent) {
   event_info_free(&a);
   event_info_free(&b);
   event_info_free(&a); /* freeing twice is harmless: the struct is zeroed */
+}
+
+/* The envelope header's event_id stands in only when the event has no "event_id" member. */
+TEST(fallback_event_id) {
+  const char *hid = "0123456789abcdef0123456789abcdef";
+  event_info info;
+  char err[128];
+  CHECK_EQ_INT(norm_with("{'message':'m'}", hid, &info, err, sizeof err), 0);
+  CHECK_EQ_STR(info.event_id, hid);
+  event_info_free(&info);
+  CHECK_EQ_INT(
+      norm_with("{'event_id':'4A294AE7-2BB8-4DA8-9BE4-2D70DAD2858A'}", hid, &info, err, sizeof err),
+      0);
+  CHECK_EQ_STR(info.event_id, "4a294ae72bb84da89be42d70dad2858a");
+  event_info_free(&info);
+  CHECK_EQ_INT(norm_with("{'event_id':null}", hid, &info, err, sizeof err), 0);
+  CHECK(strcmp(info.event_id, hid) != 0 && strlen(info.event_id) == 32);
+  event_info_free(&info);
+  CHECK_EQ_INT(norm_with("{'event_id':7}", hid, &info, err, sizeof err), -1);
+  CHECK_EQ_INT(norm_with("{}", "not-hex", &info, err, sizeof err), -1);
+  CHECK(strncmp(err, "event_id:", 9) == 0);
+}
+
+/* No key event.c reads may be skipped (every jdom_get / get in server/event.c). */
+TEST(skip_table_spares_what_event_c_reads) {
+  static const char *const read[] = {
+      "event_id",    "timestamp", "level",       "release",
+      "environment", "message",   "logentry",    "sentry.interfaces.Message",
+      "formatted",   "params",    "fingerprint", "exception",
+      "values",      "type",      "value",       "module",
+      "mechanism",   "synthetic", "stacktrace",  "frames",
+      "filename",    "abs_path",  "function",    "in_app",
+      "threads",     "crashed",   "current",     "culprit",
+      "transaction"};
+  for (size_t i = 0; i < event_skip_keys_n; i++) {
+    const jdom_key *k = &event_skip_keys[i];
+    CHECK_EQ_INT(k->len, strlen(k->name));
+    if (k->action != JDOM_KEY_SKIP) continue;
+    for (size_t r = 0; r < sizeof read / sizeof read[0]; r++) {
+      if (strcmp(k->name, read[r]) == 0) {
+        fprintf(stderr, "event key table skips \"%s\", which event.c reads\n", k->name);
+        tu_failed_checks++;
+      }
+    }
+  }
 }
 
 TEST(levels) {
@@ -554,26 +608,25 @@ TEST(custom_fingerprints) {
 
 /* Components with embedded NUL bytes cannot be confused with component boundaries. */
 TEST(separator_escaping) {
-  json_t *a = json_pack("{s:[s#]}", "fingerprint", "a\0lit\0b", (int)7);
-  json_t *b = json_pack("{s:[s,s]}", "fingerprint", "a", "b");
-  json_t *c = json_pack("{s:[s#]}", "fingerprint", "a\1", (int)2);
-  json_t *d = json_pack("{s:[s#]}", "fingerprint", "a\0", (int)2);
+  jdom_doc arena;
+  jdom_init(&arena);
+  const jdom_val *a = parse(&arena, "{'fingerprint':['a\\u0000lit\\u0000b']}");
+  const jdom_val *b = parse(&arena, "{'fingerprint':['a','b']}");
+  const jdom_val *c = parse(&arena, "{'fingerprint':['a\\u0001']}");
+  const jdom_val *d = parse(&arena, "{'fingerprint':['a\\u0000']}");
   event_info ia, ib, ic, id;
   CHECK(a && b && c && d);
-  CHECK_EQ_INT(event_normalize(a, RECEIVED_AT, &ia, NULL, 0), 0);
-  CHECK_EQ_INT(event_normalize(b, RECEIVED_AT, &ib, NULL, 0), 0);
-  CHECK_EQ_INT(event_normalize(c, RECEIVED_AT, &ic, NULL, 0), 0);
-  CHECK_EQ_INT(event_normalize(d, RECEIVED_AT, &id, NULL, 0), 0);
+  CHECK_EQ_INT(event_normalize(a, NULL, RECEIVED_AT, &ia, NULL, 0), 0);
+  CHECK_EQ_INT(event_normalize(b, NULL, RECEIVED_AT, &ib, NULL, 0), 0);
+  CHECK_EQ_INT(event_normalize(c, NULL, RECEIVED_AT, &ic, NULL, 0), 0);
+  CHECK_EQ_INT(event_normalize(d, NULL, RECEIVED_AT, &id, NULL, 0), 0);
   CHECK(strcmp(ia.fingerprint, ib.fingerprint) != 0);
   CHECK(strcmp(ic.fingerprint, id.fingerprint) != 0);
   event_info_free(&ia);
   event_info_free(&ib);
   event_info_free(&ic);
   event_info_free(&id);
-  json_decref(a);
-  json_decref(b);
-  json_decref(c);
-  json_decref(d);
+  jdom_free(&arena);
 }
 
 TEST(titles_and_culprits) {
@@ -649,17 +702,28 @@ typedef struct capture {
 static capture caps[MAX_CAPTURES];
 static int ncaps;
 
+static bool same(const char *a, const char *b) {
+  return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Parses a capture as ingest does (skipping event_skip_keys) and also whole: both must
+ * normalise alike, so the skipped members cannot matter. */
 static void record(const char *name, const char *payload, size_t len) {
-  json_error_t e;
-  json_t *ev = json_loadb(payload, len, 0, &e);
-  if (!ev) {
-    fprintf(stderr, "%s: event payload is not JSON: %s\n", name, e.text);
+  jdom_doc arena;
+  jdom_init(&arena);
+  jdom_opts skip = {64, JDOM_ALLOW_NUL, event_skip_keys, event_skip_keys_n};
+  jdom_opts whole = {64, JDOM_ALLOW_NUL, NULL, 0};
+  const jdom_val *ev, *full;
+  char err[128];
+  if (jdom_parse(&arena, payload, len, &skip, &ev, err, sizeof err) != JDOM_OK ||
+      jdom_parse(&arena, payload, len, &whole, &full, err, sizeof err) != JDOM_OK) {
+    fprintf(stderr, "%s: event payload is not JSON: %s\n", name, err);
     tu_failed_checks++;
+    jdom_free(&arena);
     return;
   }
-  event_info info;
-  char err[128];
-  if (event_normalize(ev, RECEIVED_AT, &info, err, sizeof err) != 0) {
+  event_info info, finfo;
+  if (event_normalize(ev, NULL, RECEIVED_AT, &info, err, sizeof err) != 0) {
     fprintf(stderr, "%s: event_normalize failed: %s\n", name, err);
     tu_failed_checks++;
   } else if (ncaps < MAX_CAPTURES) {
@@ -670,11 +734,22 @@ static void record(const char *name, const char *payload, size_t len) {
     c->timestamp = info.timestamp;
     snprintf(c->title, sizeof c->title, "%s", info.title);
     snprintf(c->culprit, sizeof c->culprit, "%s", info.culprit);
-    const char *want_id = json_string_value(json_object_get(ev, "event_id"));
+    const char *want_id = jdom_str(jdom_get(ev, "event_id"));
     CHECK(want_id && strcmp(want_id, info.event_id) == 0);
+    CHECK_EQ_INT(event_normalize(full, NULL, RECEIVED_AT, &finfo, err, sizeof err), 0);
+    bool eq = strcmp(info.event_id, finfo.event_id) == 0 && info.timestamp == finfo.timestamp &&
+              strcmp(info.level, finfo.level) == 0 &&
+              strcmp(info.fingerprint, finfo.fingerprint) == 0 && same(info.title, finfo.title) &&
+              same(info.culprit, finfo.culprit) && same(info.release, finfo.release) &&
+              same(info.environment, finfo.environment) && same(info.message, finfo.message);
+    if (!eq) {
+      fprintf(stderr, "%s: event_normalize differs with the skipped members\n", name);
+      tu_failed_checks++;
+    }
+    event_info_free(&finfo);
     event_info_free(&info);
   }
-  json_decref(ev);
+  jdom_free(&arena);
 }
 
 static void load_all_captures(void) {
@@ -754,24 +829,28 @@ TEST(throughput) {
   exc_event(j, sizeof j, "OrderError", "card declined for order 18",
             "[" NODE_SYS "," NODE_SYS "," NODE_SYS "," NODE_SYS
             "," FRAME("orders", "Object.?", 8) "," FRAME("orders", "charge", 7) "]");
-  json_t *ev = parse(j);
+  jdom_doc arena;
+  jdom_init(&arena);
+  const jdom_val *ev = parse(&arena, j);
   struct timespec t0, t1;
   int n = 20000;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (int i = 0; i < n; i++) {
     event_info info;
-    if (event_normalize(ev, RECEIVED_AT, &info, NULL, 0) != 0) tu_failed_checks++;
+    if (event_normalize(ev, NULL, RECEIVED_AT, &info, NULL, 0) != 0) tu_failed_checks++;
     event_info_free(&info);
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
   printf("event_normalize: %.0f events/s (one core, this build)\n", n / s);
-  json_decref(ev);
+  jdom_free(&arena);
 }
 
 int main(void) {
   RUN(fields_extracted);
   RUN(defaults_when_absent);
+  RUN(fallback_event_id);
+  RUN(skip_table_spares_what_event_c_reads);
   RUN(levels);
   RUN(timestamps);
   RUN(wrong_types_name_the_field);
