@@ -34,7 +34,7 @@ typedef struct config {
   size_t writer_batch; /* jobs per transaction at most */
   size_t event_retention_days;
   size_t sample_retention_days; /* raw memory samples */
-  size_t rollup_retention_days; /* per-minute rollups; hourly ones live 4x longer */
+  size_t rollup_retention_days; /* hourly memory rollups */
   size_t delivery_retention_days;
   size_t webhook_retry_base_ms;    /* first retry delay; later ones are multiples of it */
   size_t webhook_digest_window_ms; /* new-issue alerts within this go out as one digest */

@@ -195,8 +195,7 @@ static int retention_run(writer_job *wj, db *d) {
   retention_job *r = container_of(wj, retention_job, job);
   const config *cfg = r->a->cfg;
   r->deleted = memstore_retention(d, r->now, (double)cfg->sample_retention_days,
-                                  (double)cfg->rollup_retention_days,
-                                  4.0 * (double)cfg->rollup_retention_days);
+                                  (double)cfg->rollup_retention_days);
   return r->deleted < 0 ? WRITER_EIO : WRITER_OK;
 }
 

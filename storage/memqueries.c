@@ -1,6 +1,7 @@
-/* memqueries: workers list (leaking first, with a 3-hour sparkline from minute rollups) and
- * one worker's chart data: points, lives, the fitted trend, alert markers and the top growing
- * allocation sites. */
+/* memqueries: workers list (leaking first, with a 3-hour sparkline) and one worker's chart
+ * data: points, lives, the fitted trend, alert markers and the top growing allocation sites.
+ * Views up to 7 days read the raw sample chunks (averaged per minute past 6 hours); longer
+ * ones, and ranges older than the raw samples, read the hourly rollups. */
 #include "memqueries.h"
 
 #include <math.h>
@@ -22,21 +23,7 @@ static json_t *int_or_null(sqlite3_stmt *s, int col) {
   return json_integer(sqlite3_column_int64(s, col));
 }
 
-static json_t *sparkline(db *d, int64_t wid, double last_seen) {
-  json_t *arr = json_array();
-  sqlite3_stmt *s = db_stmt(d, "SELECT rss_sum / n FROM rollup_minute WHERE worker=? AND t >= ?"
-                               " ORDER BY t");
-  if (!s) return arr;
-  sqlite3_bind_int64(s, 1, wid);
-  sqlite3_bind_int64(s, 2, (int64_t)(last_seen - 3 * 3600));
-  int i = 0;
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    if (i++ % 3 == 0)
-      json_array_append_new(arr, json_integer((json_int_t)sqlite3_column_double(s, 0)));
-  }
-  sqlite3_reset(s);
-  return arr;
-}
+static json_t *sparkline(db *d, int64_t wid, double last_seen);
 
 #define WORKER_COLS                                                                                \
   "id, name, host, service, pid, last_seen, rss_bytes, memory_limit_bytes, state,"                 \
@@ -103,24 +90,73 @@ static int add_raw(void *ctx, const memchunk_sample *s) {
   return series_add(ctx, s->ts, (double)s->rss);
 }
 
-/* Points from one source: all of them when they fit in max_points, otherwise averaged into
- * max_points equal-time buckets. Sources are bounded (raw <= 6 h, minute rollups <= 7 days,
- * hour rollups beyond), so the rows fit in memory. */
-static json_t *points(db *d, int64_t wid, double from, double to, int64_t max_points) {
-  static const char *const sql[2] = {
-      "SELECT t + 30, rss_sum / n FROM rollup_minute WHERE worker=? AND t >= ? - 60"
-      " AND t <= ? ORDER BY t",
-      "SELECT t + 1800, rss_sum / n FROM rollup_hour WHERE worker=? AND t >= ? - 3600"
-      " AND t <= ? ORDER BY t",
-  };
-  double span = to - from;
-  int src = span <= 6 * 3600.0 ? 0 : span <= 7 * 86400.0 ? 1 : 2;
+/* Averages raw samples (in time order, from chunks_scan) into buckets of width seconds, one
+ * point per non-empty bucket at its middle. */
+typedef struct binner {
+  series *out;
+  double width;
+  int64_t idx; /* the bucket being filled, when n > 0 */
+  double sum;
+  int64_t n;
+} binner;
+
+static int bin_flush(binner *b) {
+  if (!b->n) return 0;
+  int rc = series_add(b->out, ((double)b->idx + 0.5) * b->width, b->sum / (double)b->n);
+  b->sum = 0;
+  b->n = 0;
+  return rc;
+}
+
+static int bin_add(void *ctx, const memchunk_sample *s) {
+  binner *b = ctx;
+  int64_t idx = (int64_t)floor(s->ts / b->width);
+  if (b->n && idx != b->idx && bin_flush(b)) return 1;
+  if (!b->n) b->idx = idx;
+  b->sum += (double)s->rss;
+  b->n++;
+  return 0;
+}
+
+/* Raw samples of wid in [from, to] averaged per width seconds into out; 0 or -1. */
+static int raw_binned(db *d, int64_t wid, double from, double to, double width, series *out) {
+  binner b = {out, width, 0, 0, 0};
+  int rc = chunks_scan(d, wid, from, to, bin_add, &b);
+  if (bin_flush(&b)) rc = -1;
+  return rc == 0 ? 0 : -1;
+}
+
+static int min_rss(void *ctx, const memchunk_sample *s) {
+  double *m = ctx;
+  if (*m == 0 || (double)s->rss < *m) *m = (double)s->rss;
+  return 0;
+}
+
+/* The last 3 hours before last_seen in 3-minute means: 60 points at most. */
+static json_t *sparkline(db *d, int64_t wid, double last_seen) {
   json_t *arr = json_array();
   series pts = {0};
-  if (src == 0) {
+  raw_binned(d, wid, last_seen - 3 * 3600, last_seen, 180, &pts);
+  for (size_t i = 0; i < pts.n; i++) json_array_append_new(arr, json_integer((json_int_t)pts.v[i]));
+  free(pts.ts);
+  free(pts.v);
+  return arr;
+}
+
+/* Points from one source: all of them when they fit in max_points, otherwise averaged into
+ * max_points equal-time buckets. Sources are bounded (raw <= 6 h, per-minute means of raw
+ * <= 7 days, hour rollups beyond or where no raw samples are left), so they fit in memory. */
+static json_t *points(db *d, int64_t wid, double from, double to, int64_t max_points) {
+  double span = to - from;
+  json_t *arr = json_array();
+  series pts = {0};
+  if (span <= 6 * 3600.0)
     chunks_scan(d, wid, from, to, add_raw, &pts); /* raw samples, in time order */
-  } else {
-    sqlite3_stmt *s = db_stmt(d, sql[src - 1]);
+  else if (span <= 7 * 86400.0)
+    raw_binned(d, wid, from, to, 60, &pts);
+  if (pts.n == 0 && span > 6 * 3600.0) {
+    sqlite3_stmt *s = db_stmt(d, "SELECT t + 1800, rss_sum / n FROM rollup_hour WHERE worker=?"
+                                 " AND t >= ? - 3600 AND t <= ? ORDER BY t");
     if (!s) return arr;
     sqlite3_bind_int64(s, 1, wid);
     sqlite3_bind_double(s, 2, from);
@@ -212,18 +248,12 @@ json_t *q_worker_memory(db *d, int64_t project_id, const char *name, double from
   }
   json_object_set_new(doc, "lives", lives);
 
-  /* The trend line: anchored on the floor (lowest per-minute minimum) of the last hour and
+  /* The trend line: anchored on the floor (lowest sample) of the last hour and
    * drawn back over the last 6 hours and forward to the projected limit. */
   json_t *trend = json_null();
   if (has_slope && last_seen > 0) {
-    s = db_stmt(d, "SELECT min(rss_min) FROM rollup_minute WHERE worker=? AND t >= ?");
     double anchor = 0;
-    if (s) {
-      sqlite3_bind_int64(s, 1, wid);
-      sqlite3_bind_int64(s, 2, (int64_t)(last_seen - 3600));
-      if (sqlite3_step(s) == SQLITE_ROW) anchor = sqlite3_column_double(s, 0);
-      sqlite3_reset(s);
-    }
+    chunks_scan(d, wid, last_seen - 3600, last_seen, min_rss, &anchor);
     double t0 = last_seen - 6 * 3600.0;
     double t1 = leaking && projected > last_seen ? projected : last_seen;
     json_decref(trend);

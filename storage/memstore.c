@@ -322,22 +322,19 @@ static int flush_rollup(db *d, const char *sql, int64_t wid, const bucket *b) {
   return sqlite3_step(s) == SQLITE_DONE ? 0 : WRITER_EIO;
 }
 
-static const char *const rollup_sql[2] = {
-    "INSERT INTO rollup_minute(worker, t, n, rss_min, rss_max, rss_sum) VALUES(?,?,?,?,?,?)"
-    " ON CONFLICT(worker, t) DO UPDATE SET n=n+excluded.n, rss_min=min(rss_min, excluded.rss_min),"
-    " rss_max=max(rss_max, excluded.rss_max), rss_sum=rss_sum+excluded.rss_sum",
+/* Hourly rollups only: minute-level views read the raw chunks (memqueries.c), which cost one
+ * row a batch where a minute rollup cost an upsert per minute the batch spans. */
+static const char rollup_hour_sql[] =
     "INSERT INTO rollup_hour(worker, t, n, rss_min, rss_max, rss_sum) VALUES(?,?,?,?,?,?)"
     " ON CONFLICT(worker, t) DO UPDATE SET n=n+excluded.n, rss_min=min(rss_min, excluded.rss_min),"
-    " rss_max=max(rss_max, excluded.rss_max), rss_sum=rss_sum+excluded.rss_sum",
-};
+    " rss_max=max(rss_max, excluded.rss_max), rss_sum=rss_sum+excluded.rss_sum";
 
-/* Adds a stored sample to the open bucket of granularity g (60 or 3600 s), flushing the
- * previous bucket when the sample falls elsewhere. Samples of a batch are mostly ordered, so
- * this makes one upsert per minute touched instead of one per sample. */
-static int roll(db *d, int64_t wid, bucket *b, int which, int64_t g, double ts, int64_t rss) {
-  int64_t t = (int64_t)floor(ts / (double)g) * g;
+/* Adds a stored sample to the open hour bucket, flushing the previous bucket when the sample
+ * falls elsewhere: samples go in timestamp order, so one upsert per hour a batch touches. */
+static int roll(db *d, int64_t wid, bucket *b, double ts, int64_t rss) {
+  int64_t t = (int64_t)floor(ts / 3600.0) * 3600;
   if (b->n && b->t != t) {
-    if (flush_rollup(d, rollup_sql[which], wid, b)) return WRITER_EIO;
+    if (flush_rollup(d, rollup_hour_sql, wid, b)) return WRITER_EIO;
     b->n = 0;
   }
   if (!b->n) {
@@ -547,14 +544,12 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
   size_t n_new = (size_t)sorted;
   if (chunks_store(d, w.id, m->batch, &n_new)) return WRITER_EIO;
   res->accepted = n_new;
-  bucket bm = {0}, bh = {0};
+  bucket bh = {0};
   leak_status st;
   int have_status = 0;
   for (size_t i = 0; i < n_new; i++) {
     const memchunk_sample *smp = &m->batch[i];
-    if (roll(d, w.id, &bm, 0, 60, smp->ts, smp->rss) ||
-        roll(d, w.id, &bh, 1, 3600, smp->ts, smp->rss))
-      return WRITER_EIO;
+    if (roll(d, w.id, &bh, smp->ts, smp->rss)) return WRITER_EIO;
     if (smp->ts <= e->last_fed_ts || smp->rss <= 0) continue;
     leak_sample ls = {smp->ts, (double)smp->rss, p->worker.pid, p->worker.started_at,
                       (double)p->worker.memory_limit_bytes};
@@ -571,9 +566,7 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
         res->resolved++;
     }
   }
-  if ((bm.n && flush_rollup(d, rollup_sql[0], w.id, &bm)) ||
-      (bh.n && flush_rollup(d, rollup_sql[1], w.id, &bh)))
-    return WRITER_EIO;
+  if (bh.n && flush_rollup(d, rollup_hour_sql, w.id, &bh)) return WRITER_EIO;
   if (!have_status) leak_current(e->det, &st);
 
   res->prev_state = w.exists ? w.state : -1;
@@ -614,24 +607,21 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
  * that straddles it stays until it is wholly old. */
 #define RETENTION_ROWS 5000
 
-int64_t memstore_retention(db *d, double now, double raw_days, double minute_days,
-                           double hour_days) {
-  static const char *const sql[3] = {
+int64_t memstore_retention(db *d, double now, double raw_days, double hour_days) {
+  static const char *const sql[2] = {
       "DELETE FROM sample_chunks WHERE worker=?1 AND t1 IN"
       " (SELECT t1 FROM sample_chunks WHERE worker=?1 AND t1 < ?2 LIMIT ?3)",
-      "DELETE FROM rollup_minute WHERE worker=?1 AND t IN"
-      " (SELECT t FROM rollup_minute WHERE worker=?1 AND t < ?2 LIMIT ?3)",
       "DELETE FROM rollup_hour WHERE worker=?1 AND t IN"
       " (SELECT t FROM rollup_hour WHERE worker=?1 AND t < ?2 LIMIT ?3)",
   };
-  const double days[3] = {raw_days, minute_days, hour_days};
+  const double days[2] = {raw_days, hour_days};
   sqlite3_stmt *w = db_stmt(d, "SELECT id FROM workers ORDER BY id");
   if (!w) return -1;
-  int64_t total = 0, left[3] = {RETENTION_ROWS, RETENTION_ROWS, RETENTION_ROWS};
+  int64_t total = 0, left[2] = {RETENTION_ROWS, RETENTION_ROWS};
   int rc;
-  while ((rc = sqlite3_step(w)) == SQLITE_ROW && (left[0] > 0 || left[1] > 0 || left[2] > 0)) {
+  while ((rc = sqlite3_step(w)) == SQLITE_ROW && (left[0] > 0 || left[1] > 0)) {
     int64_t wid = sqlite3_column_int64(w, 0);
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < 2; t++) {
       if (left[t] <= 0) continue;
       sqlite3_stmt *s = db_stmt(d, sql[t]);
       if (!s) break;

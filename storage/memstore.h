@@ -34,10 +34,9 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
  * thread with its own connection (start-up). Returns 0 or -1. */
 int memstore_count_states(db *d, int64_t counts[3]);
 
-/* Deletes one bounded batch of raw sample chunks and rollups past their retention; returns
- * rows deleted or -1. */
-int64_t memstore_retention(db *d, double now, double raw_days, double minute_days,
-                           double hour_days);
+/* Deletes one bounded batch of raw sample chunks and hourly rollups past their retention;
+ * returns rows deleted or -1. */
+int64_t memstore_retention(db *d, double now, double raw_days, double hour_days);
 
 /* Top growing allocation sites: each site's latest size minus its size in the life's baseline
  * report (both JSON arrays of {site, size_bytes}), largest growth first, at most max entries.

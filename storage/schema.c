@@ -127,6 +127,10 @@ const schema_migration schema_migrations[] = {
      "  worker INTEGER NOT NULL, t1 REAL NOT NULL, t0 REAL NOT NULL, n INTEGER NOT NULL,"
      "  data BLOB NOT NULL, PRIMARY KEY(worker, t1)) WITHOUT ROWID;",
      chunks_migrate_samples},
+
+    /* 6: minute-level views read the raw chunks; only hourly rollups are kept (they outlive the
+     * raw samples), so a batch costs one rollup upsert per hour it touches. */
+    {"DROP TABLE rollup_minute;", NULL},
 };
 
 const int schema_migration_count = (int)(sizeof schema_migrations / sizeof schema_migrations[0]);

@@ -14,11 +14,11 @@
 
 /* Group commit under load: a commit rewrites the pages every event shares (the issue row and
  * its indexes, the tables' last leaves, the pointer map) and each event's own, so a batch of 3
- * writes about 4 pages per event and a batch of 30 under 2. When the previous batch ended less
+ * writes about 4 pages per event and a batch of 16 about 2. When the previous batch ended less
  * than BUSY_S ago and fewer than LINGER_JOBS are queued, the writer waits up to LINGER_S for
  * more before it begins; an idle server commits at once. */
-#define LINGER_JOBS 24
-#define LINGER_S    0.002
+#define LINGER_JOBS 16
+#define LINGER_S    0.001
 #define BUSY_S      0.005
 
 struct writer {

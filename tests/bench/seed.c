@@ -206,8 +206,6 @@ static void seed_workers(int64_t project, long n_workers, double raw_days, doubl
   sqlite3_stmt *life = prep("INSERT INTO worker_lives(worker, first_ts, last_ts, pid, started_at)"
                             " VALUES(?,?,?,?,?)");
   sqlite3_stmt *chk = prep("INSERT INTO sample_chunks(worker, t1, t0, n, data) VALUES(?,?,?,?,?)");
-  sqlite3_stmt *rm = prep("INSERT INTO rollup_minute(worker, t, n, rss_min, rss_max, rss_sum)"
-                          " VALUES(?,?,?,?,?,?)");
   sqlite3_stmt *rh = prep("INSERT INTO rollup_hour(worker, t, n, rss_min, rss_max, rss_sum)"
                           " VALUES(?,?,?,?,?,?)");
   for (long w = 0; w < n_workers; w++) {
@@ -237,8 +235,8 @@ static void seed_workers(int64_t project, long n_workers, double raw_days, doubl
     sqlite3_bind_double(life, 5, t_roll);
     step(life);
     /* Every 30 s from t_roll to now: rollups always, raw samples inside the raw window. */
-    int64_t mt = -1, ht = -1, mn = 0, mx = 0, n = 0, hmn = 0, hmx = 0, hn = 0;
-    double sum = 0, hsum = 0;
+    int64_t ht = -1, hmn = 0, hmx = 0, hn = 0;
+    double hsum = 0;
     memchunk_sample chunk[MEMCHUNK_MAX_SAMPLES];
     size_t nc = 0;
     for (double t = t_roll; t <= last; t += 30.0) {
@@ -247,17 +245,7 @@ static void seed_workers(int64_t project, long n_workers, double raw_days, doubl
         chunk[nc++] = (memchunk_sample){t, r, -1, -1, -1, -1};
         if (t + 30.0 > last || fmod(t + 30.0, 600.0) == 0) put_chunk(chk, wid, chunk, &nc);
       }
-      int64_t m = (int64_t)floor(t / 60.0) * 60, hh = (int64_t)floor(t / 3600.0) * 3600;
-      if (m != mt && n) {
-        sqlite3_bind_int64(rm, 1, wid);
-        sqlite3_bind_int64(rm, 2, mt);
-        sqlite3_bind_int64(rm, 3, n);
-        sqlite3_bind_int64(rm, 4, mn);
-        sqlite3_bind_int64(rm, 5, mx);
-        sqlite3_bind_double(rm, 6, sum);
-        step(rm);
-        n = 0;
-      }
+      int64_t hh = (int64_t)floor(t / 3600.0) * 3600;
       if (hh != ht && hn) {
         sqlite3_bind_int64(rh, 1, wid);
         sqlite3_bind_int64(rh, 2, ht);
@@ -268,24 +256,12 @@ static void seed_workers(int64_t project, long n_workers, double raw_days, doubl
         step(rh);
         hn = 0;
       }
-      if (!n) mt = m, mn = mx = r, sum = 0;
       if (!hn) ht = hh, hmn = hmx = r, hsum = 0;
-      n++, hn++, sum += (double)r, hsum += (double)r;
-      if (r < mn) mn = r;
-      if (r > mx) mx = r;
+      hn++, hsum += (double)r;
       if (r < hmn) hmn = r;
       if (r > hmx) hmx = r;
     }
-    /* The open minute and hour are written too, as the server's per-batch flush does. */
-    if (n) {
-      sqlite3_bind_int64(rm, 1, wid);
-      sqlite3_bind_int64(rm, 2, mt);
-      sqlite3_bind_int64(rm, 3, n);
-      sqlite3_bind_int64(rm, 4, mn);
-      sqlite3_bind_int64(rm, 5, mx);
-      sqlite3_bind_double(rm, 6, sum);
-      step(rm);
-    }
+    /* The open hour is written too, as the server's per-batch flush does. */
     if (hn) {
       sqlite3_bind_int64(rh, 1, wid);
       sqlite3_bind_int64(rh, 2, ht);
@@ -300,7 +276,6 @@ static void seed_workers(int64_t project, long n_workers, double raw_days, doubl
   sqlite3_finalize(wk);
   sqlite3_finalize(life);
   sqlite3_finalize(chk);
-  sqlite3_finalize(rm);
   sqlite3_finalize(rh);
 }
 

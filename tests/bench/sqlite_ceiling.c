@@ -95,18 +95,14 @@ static double run_samples(db *d, double seconds) {
   double base = floor((double)time(NULL) - 6.5 * 86400.0);
   sqlite3_stmt *smp =
       db_stmt(d, "INSERT INTO sample_chunks(worker, t1, t0, n, data) VALUES(?,?,?,?,?)");
-  static const char *const roll_sql[2] = {
-      "INSERT INTO rollup_minute(worker, t, n, rss_min, rss_max, rss_sum) VALUES(?,?,?,?,?,?)"
-      " ON CONFLICT(worker, t) DO UPDATE SET n=n+excluded.n, rss_min=min(rss_min,"
-      " excluded.rss_min), rss_max=max(rss_max, excluded.rss_max), "
-      "rss_sum=rss_sum+excluded.rss_sum",
+  static const char *const roll_sql[1] = {
       "INSERT INTO rollup_hour(worker, t, n, rss_min, rss_max, rss_sum) VALUES(?,?,?,?,?,?)"
       " ON CONFLICT(worker, t) DO UPDATE SET n=n+excluded.n, rss_min=min(rss_min,"
       " excluded.rss_min), rss_max=max(rss_max, excluded.rss_max), "
       "rss_sum=rss_sum+excluded.rss_sum",
   };
-  sqlite3_stmt *roll[2] = {db_stmt(d, roll_sql[0]), db_stmt(d, roll_sql[1])};
-  must(d, smp && roll[0] && roll[1], "prepare");
+  sqlite3_stmt *roll[1] = {db_stmt(d, roll_sql[0])};
+  must(d, smp && roll[0], "prepare");
   double ts[WORKERS];
   for (int w = 0; w < WORKERS; w++) ts[w] = base;
   long n = 0, req = 0;
@@ -115,9 +111,9 @@ static double run_samples(db *d, double seconds) {
     must(d, db_exec(d, "BEGIN IMMEDIATE") == SQLITE_OK, "begin");
     for (int b = 0; b < BATCH; b++, req++) {
       int w = (int)(req % WORKERS);
-      long long t_open[2] = {-1, -1}, cnt[2] = {0, 0}, mn[2] = {0, 0}, mx[2] = {0, 0};
-      double sum[2] = {0, 0};
-      static const long long g[2] = {60, 3600};
+      long long t_open[1] = {-1}, cnt[1] = {0}, mn[1] = {0}, mx[1] = {0};
+      double sum[1] = {0};
+      static const long long g[1] = {3600};
       memchunk_sample chunk[PER];
       for (int i = 0; i < PER; i++) {
         ts[w] += 10.0;
@@ -134,14 +130,14 @@ static double run_samples(db *d, double seconds) {
       sqlite3_bind_blob(smp, 5, blob, (int)len, SQLITE_STATIC);
       must(d, sqlite3_step(smp) == SQLITE_DONE, "insert chunk");
       for (int i = 0; i <= PER; i++) {
-        long long rss = 0, bucket[2] = {-2, -2};
+        long long rss = 0, bucket[1] = {-2};
         if (i < PER) {
           rss = chunk[i].rss;
           n++;
-          for (int r = 0; r < 2; r++)
+          for (int r = 0; r < 1; r++)
             bucket[r] = (long long)floor(chunk[i].ts / (double)g[r]) * g[r];
         }
-        for (int r = 0; r < 2; r++) { /* flush a finished bucket, as memstore.c does */
+        for (int r = 0; r < 1; r++) { /* flush a finished hour, as memstore.c does */
           if (cnt[r] && bucket[r] != t_open[r]) {
             sqlite3_stmt *s = roll[r];
             sqlite3_reset(s);

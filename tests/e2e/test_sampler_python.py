@@ -391,3 +391,29 @@ def test_leaking_python_process_is_reported(server, tmp_path):
                for p in points), points
     assert abs(ts[-1] - time.time()) < 120, ts[-1]
     assert points[-1][1] - points[0][1] >= 8 * MIB, points  # leaked 15 MiB
+
+
+def test_day_view_is_per_minute_means_of_the_raw_samples(server):
+    """Views longer than 6 hours and up to 7 days average the raw samples per minute (there is
+    no minute rollup table); views older than the raw samples fall back to hourly rollups."""
+    project = server.create_project("memory-day")
+    t0 = (int(time.time()) // 3600 - 12) * 3600  # 12 h ago, on the hour
+    worker = {"id": "e2e/day-0", "pid": 40, "started_at": t0 - 100}
+    offsets = list(range(0, 8 * 3600, 20))  # 8 hours, a sample every 20 s: 3 per minute
+    for i in range(0, len(offsets), 500):
+        status, doc, _ = post_memory(server, project, {"worker": worker, "samples": [
+            {"timestamp": t0 + o, "rss_bytes": 100 * MIB + o * 1000} for o in offsets[i:i + 500]]})
+        assert status == 200, doc
+    path = "/api/v1/projects/%s/workers/%s/memory?from=%d&to=%d&max_points=10000" % (
+        project["id"], urllib.parse.quote(worker["id"], safe=""), t0 - 3600, t0 + 12 * 3600)
+    status, doc, _ = server.request("GET", path)
+    assert status == 200, doc
+    points = doc["points"]
+    assert len(points) == 8 * 60, len(points)
+    # minute m holds the samples at 60m, 60m+20, 60m+40: mean rss at offset 60m + 20
+    assert [p[0] - t0 for p in points[:3]] == [30, 90, 150]
+    assert [p[1] for p in points[:3]] == [100 * MIB + (60 * m + 20) * 1000 for m in range(3)]
+    # the workers list's sparkline: 3-minute means of the last 3 hours (the first one partial)
+    w = find_worker(server, project, worker["id"])
+    assert len(w["sparkline"]) in (60, 61), w["sparkline"]
+    assert w["sparkline"][-1] == 100 * MIB + (8 * 3600 - 100) * 1000

@@ -145,13 +145,13 @@ TEST(retention_drops_chunks_wholly_past_the_cutoff) {
   store(d, s, series(s, 200, 10, 20)); /* 200..390: straddles the cutoff at 300 */
   store(d, s, series(s, 400, 10, 20)); /* 400..590 */
   double now = T0 + 300 + 86400;       /* raw retention 1 day: cutoff T0 + 300 */
-  CHECK_EQ_INT(memstore_retention(d, now, 1, 30, 120), 1);
+  CHECK_EQ_INT(memstore_retention(d, now, 1, 120), 1);
   got *g = calloc(1, sizeof *g);
   read_all(d, WID, 0, INFINITY, g);
   CHECK_EQ_INT(g->n, 40);
   CHECK(g->n && g->v[0].ts == T0 + 200);
-  CHECK_EQ_INT(memstore_retention(d, now, 1, 30, 120), 0);
-  CHECK_EQ_INT(memstore_retention(d, now + 100, 1, 30, 120), 1); /* now wholly old */
+  CHECK_EQ_INT(memstore_retention(d, now, 1, 120), 0);
+  CHECK_EQ_INT(memstore_retention(d, now + 100, 1, 120), 1); /* now wholly old */
   read_all(d, WID, 0, INFINITY, g);
   CHECK_EQ_INT(g->n, 20);
   free(g);
