@@ -12,15 +12,6 @@
 #include "checkpointer.h"
 #include "log.h"
 
-/* Group commit under load: a commit rewrites the pages every event shares (the issue row and
- * its indexes, the tables' last leaves, the pointer map) and each event's own, so a batch of 3
- * writes about 4 pages per event and a batch of 16 about 2. When the previous batch ended less
- * than BUSY_S ago and fewer than LINGER_JOBS are queued, the writer waits up to LINGER_S for
- * more before it begins; an idle server commits at once. */
-#define LINGER_JOBS 16
-#define LINGER_S    0.001
-#define BUSY_S      0.005
-
 struct writer {
   uv_loop_t *loop;
   db *d;
@@ -33,9 +24,6 @@ struct writer {
   writer_job *done_head, *done_tail; /* finished jobs, waiting for the loop */
   size_t in_flight;                  /* accepted jobs whose done() has not run yet */
   int stopping;
-  int lingering;         /* the writer waits for linger_jobs; submit need not wake it before */
-  size_t linger_jobs;    /* LINGER_JOBS, or max_batch when smaller */
-  double last_batch_end; /* monotonic time the previous batch committed */
   /* synchronous calls (start-up, shutdown) */
   int (*sync_fn)(db *d, void *arg);
   void *sync_arg;
@@ -156,17 +144,6 @@ static void writer_thread(void *arg) {
       }
       break;
     }
-    if (w->depth < w->linger_jobs && !w->stopping && now_mono() - w->last_batch_end < BUSY_S) {
-      double until = now_mono() + LINGER_S;
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_nsec += (long)(LINGER_S * 1e9);
-      if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-      w->lingering = 1;
-      while (w->depth < w->linger_jobs && !w->stopping && !w->sync_pending && now_mono() < until)
-        if (pthread_cond_timedwait(&w->cond, &w->mu, &ts) != 0) break;
-      w->lingering = 0;
-    }
     writer_job *batch = w->head, *last = w->head;
     size_t n = 1;
     while (last->next && n < w->max_batch) last = last->next, n++;
@@ -179,7 +156,6 @@ static void writer_thread(void *arg) {
     run_batch(w, batch, n);
 
     pthread_mutex_lock(&w->mu);
-    w->last_batch_end = now_mono();
     if (w->done_tail)
       w->done_tail->next = batch;
     else
@@ -215,7 +191,6 @@ writer *writer_start(uv_loop_t *loop, db *d, size_t queue_cap, size_t max_batch)
   w->d = d;
   w->cap = queue_cap;
   w->max_batch = max_batch;
-  w->linger_jobs = max_batch < LINGER_JOBS ? max_batch : LINGER_JOBS;
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cond, NULL);
   pthread_cond_init(&w->sync_cond, NULL);
@@ -254,7 +229,7 @@ int writer_submit(writer *w, writer_job *job) {
   w->tail = job;
   w->depth++;
   w->in_flight++;
-  if (!w->lingering || w->depth >= w->linger_jobs) pthread_cond_signal(&w->cond);
+  pthread_cond_signal(&w->cond);
   pthread_mutex_unlock(&w->mu);
   return 0;
 }
