@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "timefmt.h"
 
 #ifndef container_of
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -128,12 +129,6 @@ struct http_server {
 static void conn_close(http_conn *c);
 static void process_input(http_conn *c, const char *data, size_t len);
 static void arm_timer(http_conn *c, uint64_t ms);
-
-static double wall_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* --- parser callbacks ------------------------------------------------------------------- */
 
@@ -326,7 +321,7 @@ static int on_headers_complete(llhttp_t *p) {
   if (has_dot_segment(r->path, r->path_len)) return fail(c, 404, "no such path");
   r->headers = hs;
   r->n_headers = c->n_spans;
-  r->received_at = wall_now();
+  r->received_at = time_wall();
   if (!llhttp_should_keep_alive(p)) c->want_close = 1;
   /* Refuse an announced body that is too large before reading it. */
   if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->srv->lim.max_body_bytes)

@@ -22,12 +22,6 @@
 #define SLACK_BLOCKS  48   /* blocks per message (Slack: 50) */
 
 /* Wall clock, for "reaches its limit in 3 h" (the message is built when it is sent). */
-static double wall_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* --- small text helpers ------------------------------------------------------------------- */
 
 typedef struct sbuf {
@@ -195,7 +189,7 @@ static void slack_leak(json_t *d, int resolved, const char *base, json_t *blocks
     /* nothing projected once it stopped growing */
   } else if (pla && time_parse_rfc3339(pla, strlen(pla), &when) == 0) {
     char dur[64];
-    fmt_duration(when - wall_now(), dur, sizeof dur);
+    fmt_duration(when - time_wall(), dur, sizeof dur);
     snprintf(proj, sizeof proj, "in %s (%s)", dur, pla);
   } else {
     snprintf(proj, sizeof proj, "%s", limit[0] ? "not projected" : "no memory limit known");

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "timefmt.h"
 
 #define TAIL_PAGES 512 /* left for the writer: copied inline, then the WAL restarts */
 #define RETRY_MS   100 /* pause after a checkpoint that could not copy everything */
@@ -29,12 +30,6 @@ struct checkpointer {
   checkpointer_stats stats;
 };
 
-static double now_mono(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void *run(void *arg) {
   checkpointer *c = arg;
   pthread_mutex_lock(&c->mu);
@@ -44,10 +39,10 @@ static void *run(void *arg) {
     c->wanted = 0;
     pthread_mutex_unlock(&c->mu);
 
-    double t0 = now_mono();
+    double t0 = time_mono();
     int log_frames = 0, copied = 0;
     int rc = sqlite3_wal_checkpoint_v2(c->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
-    double dt = now_mono() - t0;
+    double dt = time_mono() - t0;
 
     pthread_mutex_lock(&c->mu);
     c->stats.seconds_sum += dt;

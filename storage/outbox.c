@@ -10,6 +10,7 @@
 
 #include "queries.h"
 #include "writer.h"
+#include "timefmt.h"
 
 #define CLAIM_SCAN   1000 /* due rows looked at per claim */
 #define DIGEST_MAX   200  /* new_issue rows merged into one digest at most */
@@ -33,12 +34,6 @@ unsigned outbox_event_bit(const char *name) {
     if (!strcmp(name, event_names[i].name)) return event_names[i].bit;
   }
   return 0;
-}
-
-static double wall_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static char *col_dup(sqlite3_stmt *s, int col) {
@@ -189,7 +184,7 @@ int outbox_enqueue_alert(db *d, const alert_record *a, double digest_window) {
   if (n == 0) return 0;
   char *data = alert_data(d, a);
   if (!data) return WRITER_EIO;
-  double now = wall_now();
+  double now = time_wall();
   int written = 0;
   for (int i = 0; i < n; i++) {
     double due = now;

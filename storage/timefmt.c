@@ -1,11 +1,25 @@
-/* timefmt: strict RFC 3339 parsing without locale or timezone state (timegm-free arithmetic
- * from the civil-date algorithm), and millisecond formatting. */
+/* timefmt: the two clocks; strict RFC 3339 parsing without locale or timezone state (timegm-free
+ * arithmetic from the civil-date algorithm), and millisecond formatting. */
 #include "timefmt.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
+
+static double seconds_of(clockid_t clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double time_wall(void) {
+  return seconds_of(CLOCK_REALTIME);
+}
+
+double time_mono(void) {
+  return seconds_of(CLOCK_MONOTONIC);
+}
 
 /* Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {

@@ -1,7 +1,11 @@
-/* timefmt: RFC 3339 timestamps <-> Unix seconds (UTC). Pure; any thread. */
+/* timefmt: the clocks in seconds, and RFC 3339 timestamps <-> Unix seconds (UTC). Any thread. */
 #ifndef SLUICE_TIMEFMT_H
 #define SLUICE_TIMEFMT_H
 #include <stddef.h>
+
+/* Wall clock as Unix seconds (CLOCK_REALTIME), and a monotonic clock for durations. */
+double time_wall(void);
+double time_mono(void);
 
 /* Parses "2026-11-23T23:33:05.364456Z" (fraction optional, 'Z' or +hh:mm / -hh:mm offset,
  * 't' or ' ' accepted as separator). Returns 0 and *out, or -1. */

@@ -11,6 +11,7 @@
 
 #include "checkpointer.h"
 #include "log.h"
+#include "timefmt.h"
 
 struct writer {
   uv_loop_t *loop;
@@ -35,12 +36,6 @@ struct writer {
   checkpointer *ckpt; /* NULL: SQLite checkpoints inline, at commits */
 };
 
-static double now_mono(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int bucket(double v, const double *bounds, int n) {
   for (int i = 0; i < n; i++) {
     if (v <= bounds[i]) return i;
@@ -60,7 +55,7 @@ static int sql_ok(db *d, const char *sql) {
 /* Runs one batch in a transaction. Each job has its own savepoint so that a refused job does
  * not undo the others. When COMMIT fails every job that had succeeded is marked WRITER_EIO. */
 static void run_batch(writer *w, writer_job *batch, size_t n) {
-  double t0 = now_mono();
+  double t0 = time_mono();
   int began = sql_ok(w->d, "BEGIN IMMEDIATE"), lost = 0;
   for (writer_job *j = batch; j; j = j->next) {
     if (!began || lost) {
@@ -101,7 +96,7 @@ static void run_batch(writer *w, writer_job *batch, size_t n) {
     log_error("begin failed", "err=\"%s\"", sqlite3_errmsg(db_handle(w->d)));
     w->stats.failed_commits++;
   }
-  double dt = now_mono() - t0;
+  double dt = time_mono() - t0;
   static const double size_b[] = {1, 4, 16, 64, 256, 1024, 4096};
   static const double time_b[] = {0.001, 0.002, 0.005, 0.010, 0.025, 0.050, 0.100};
   w->stats.batches++;
