@@ -31,8 +31,9 @@ static double now_s(void) {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Times leak_feed over the worker's samples, already decoded. */
-static void bench_worker(json_t *lives, double limit) {
+/* Decodes the worker's lives into buf, one leak_sample per sample in order (pid, started_at
+ * and limit carried from its life). Returns the count, or -1 when out of memory. */
+static long decode_worker(json_t *lives, double limit) {
   size_t n = 0, i, j;
   json_t *life, *smp;
   json_array_foreach(lives, i, life) {
@@ -44,7 +45,7 @@ static void bench_worker(json_t *lives, double limit) {
       if (n == buf_cap) {
         size_t cap = buf_cap ? buf_cap * 2 : 4096;
         leak_sample *nb = realloc(buf, cap * sizeof *nb);
-        if (!nb) return;
+        if (!nb) return -1;
         buf = nb;
         buf_cap = cap;
       }
@@ -53,6 +54,11 @@ static void bench_worker(json_t *lives, double limit) {
       buf[n++] = s;
     }
   }
+  return (long)n;
+}
+
+/* -b: times leak_feed over buf[0..n). */
+static void bench_worker(size_t n) {
   leak_detector *d = leak_new();
   if (!d) return;
   leak_status st;
@@ -63,44 +69,36 @@ static void bench_worker(json_t *lives, double limit) {
   leak_free(d);
 }
 
-/* -t/-r: one line per status change of the worker, all samples in order. */
+/* -t/-r: one line per status change of the worker, all samples in order; -r also saves and
+ * reloads the detector every 997 samples. */
 static int trace_worker(json_t *w, int roundtrip) {
   const char *id = json_string_value(json_object_get(w, "worker"));
-  json_t *lives = json_object_get(w, "incarnations"), *life, *smp;
+  json_t *lives = json_object_get(w, "incarnations");
   double limit = json_number_value(json_object_get(w, "limit"));
   if (!id || !json_is_array(lives)) return -1;
-  leak_detector *d = leak_new();
+  long n = decode_worker(lives, limit);
+  leak_detector *d = n < 0 ? NULL : leak_new();
   if (!d) return -1;
   leak_status st, prev = {0};
-  size_t i, j, k = 0; /* samples fed */
   printf("W %s\n", id);
-  json_array_foreach(lives, i, life) {
-    leak_sample s = {0};
-    s.pid = (int64_t)json_integer_value(json_object_get(life, "pid"));
-    s.started_at = json_number_value(json_object_get(life, "started_at"));
-    s.limit_bytes = limit > 0 ? limit : 0;
-    json_array_foreach(json_object_get(life, "samples"), j, smp) {
-      s.ts = json_number_value(json_array_get(smp, 0));
-      s.rss = json_number_value(json_array_get(smp, 1));
-      int r = leak_feed(d, &s, &st);
-      if (r == 0 && (st.transition || st.state != prev.state ||
-                     memcmp(&st.slope_bytes_per_hour, &prev.slope_bytes_per_hour, 8) ||
-                     memcmp(&st.confidence, &prev.confidence, 8) ||
-                     memcmp(&st.projected_limit_at, &prev.projected_limit_at, 8)))
-        printf("%zu %.3f %d %d %a %a %a\n", k, s.ts, st.state, st.transition,
-               st.slope_bytes_per_hour, st.confidence, st.projected_limit_at);
-      if (r == 0) prev = st;
-      if (roundtrip && ++k % 997 == 0) {
-        unsigned char *b = NULL;
-        size_t len = 0;
-        int saved = leak_save(d, &b, &len) == 0;
-        leak_free(d);
-        d = saved ? leak_load(b, len) : NULL;
-        free(b);
-        if (!d) return -1;
-      } else if (!roundtrip) {
-        k++;
-      }
+  for (long k = 0; k < n; k++) {
+    const leak_sample *s = &buf[k];
+    int r = leak_feed(d, s, &st);
+    if (r == 0 && (st.transition || st.state != prev.state ||
+                   memcmp(&st.slope_bytes_per_hour, &prev.slope_bytes_per_hour, 8) ||
+                   memcmp(&st.confidence, &prev.confidence, 8) ||
+                   memcmp(&st.projected_limit_at, &prev.projected_limit_at, 8)))
+      printf("%ld %.3f %d %d %a %a %a\n", k, s->ts, st.state, st.transition,
+             st.slope_bytes_per_hour, st.confidence, st.projected_limit_at);
+    if (r == 0) prev = st;
+    if (roundtrip && (k + 1) % 997 == 0) {
+      unsigned char *b = NULL;
+      size_t len = 0;
+      int saved = leak_save(d, &b, &len) == 0;
+      leak_free(d);
+      d = saved ? leak_load(b, len) : NULL;
+      free(b);
+      if (!d) return -1;
     }
   }
   leak_free(d);
@@ -118,37 +116,30 @@ static int replay_worker(json_t *w, int verbose, int bench) {
   double scored_from = json_number_value(json_object_get(w, "scored_from"));
   double limit = json_number_value(json_object_get(w, "limit"));
   if (!id || !json_is_array(lives)) return -1;
-  if (bench) bench_worker(lives, limit);
+  long n = decode_worker(lives, limit);
+  if (n < 0) return -1;
+  if (bench) bench_worker((size_t)n);
   leak_detector *d = leak_new();
   if (!d) return -1;
   double first = 0;
   json_t *alerts = json_array();
   int fired = 0, resolved = 0, rc = 0;
-  size_t i, j;
-  json_t *life, *smp;
   leak_status st = {0};
-  json_array_foreach(lives, i, life) {
-    leak_sample s = {0};
-    s.pid = (int64_t)json_integer_value(json_object_get(life, "pid"));
-    s.started_at = json_number_value(json_object_get(life, "started_at"));
-    s.limit_bytes = limit > 0 ? limit : 0;
-    json_array_foreach(json_object_get(life, "samples"), j, smp) {
-      s.ts = json_number_value(json_array_get(smp, 0));
-      s.rss = json_number_value(json_array_get(smp, 1));
-      int r = leak_feed(d, &s, &st);
-      if (r == LEAK_EOLD || r == LEAK_EINVAL) continue;
-      if (st.transition == LEAK_TR_STARTED) {
-        fired++;
-        if (!first && s.ts >= scored_from) first = s.ts;
-        if (s.ts >= scored_from && json_array_size(alerts) < 64)
-          json_array_append_new(alerts, json_real(s.ts));
-        if (verbose)
-          fprintf(stderr, "%s fire %.0f slope=%.0f conf=%.2f\n", id, s.ts, st.slope_bytes_per_hour,
-                  st.confidence);
-      } else if (st.transition == LEAK_TR_STOPPED) {
-        resolved++;
-        if (verbose) fprintf(stderr, "%s resolve %.0f\n", id, s.ts);
-      }
+  for (long k = 0; k < n; k++) {
+    const leak_sample *s = &buf[k];
+    int r = leak_feed(d, s, &st);
+    if (r == LEAK_EOLD || r == LEAK_EINVAL) continue;
+    if (st.transition == LEAK_TR_STARTED) {
+      fired++;
+      if (!first && s->ts >= scored_from) first = s->ts;
+      if (s->ts >= scored_from && json_array_size(alerts) < 64)
+        json_array_append_new(alerts, json_real(s->ts));
+      if (verbose)
+        fprintf(stderr, "%s fire %.0f slope=%.0f conf=%.2f\n", id, s->ts, st.slope_bytes_per_hour,
+                st.confidence);
+    } else if (st.transition == LEAK_TR_STOPPED) {
+      resolved++;
+      if (verbose) fprintf(stderr, "%s resolve %.0f\n", id, s->ts);
     }
   }
   json_t *out = json_pack("{s:s, s:o, s:o, s:i, s:i, s:s, s:f}", "worker", id, "first_alert",
