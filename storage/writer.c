@@ -52,6 +52,16 @@ static int sql_ok(db *d, const char *sql) {
   return rc == SQLITE_DONE;
 }
 
+/* The batch's transaction is gone: every job that had succeeded failed after all. */
+static void undo_batch(writer *w, writer_job *batch) {
+  for (writer_job *j = batch; j; j = j->next) {
+    if (j->status < 0) continue;
+    if (j->status == WRITER_OK && j->undone) j->undone(j, w->d);
+    j->status = WRITER_EIO;
+  }
+  w->stats.failed_commits++;
+}
+
 /* Runs one batch in a transaction. Each job has its own savepoint so that a refused job does
  * not undo the others. When COMMIT fails every job that had succeeded is marked WRITER_EIO. */
 static void run_batch(writer *w, writer_job *batch, size_t n) {
@@ -81,17 +91,11 @@ static void run_batch(writer *w, writer_job *batch, size_t n) {
     j->status = rc;
   }
   if (lost) {
-    for (writer_job *j = batch; j; j = j->next) {
-      if (j->status >= 0) j->status = WRITER_EIO;
-    }
-    w->stats.failed_commits++;
+    undo_batch(w, batch);
   } else if (began && !sql_ok(w->d, "COMMIT")) {
     log_error("commit failed", "err=\"%s\" jobs=%zu", sqlite3_errmsg(db_handle(w->d)), n);
     sql_ok(w->d, "ROLLBACK");
-    for (writer_job *j = batch; j; j = j->next) {
-      if (j->status >= 0) j->status = WRITER_EIO;
-    }
-    w->stats.failed_commits++;
+    undo_batch(w, batch);
   } else if (!began) {
     log_error("begin failed", "err=\"%s\"", sqlite3_errmsg(db_handle(w->d)));
     w->stats.failed_commits++;

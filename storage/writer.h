@@ -31,6 +31,10 @@ struct writer_job {
   int (*run)(writer_job *job, db *d);
   /* Runs on the loop thread after the batch committed (or failed). Owns the job's memory. */
   void (*done)(writer_job *job);
+  /* Optional; writer thread. Called when run() returned WRITER_OK but its writes were undone
+   * anyway (the transaction rolled back or failed to commit), for a job that caches what it
+   * wrote. */
+  void (*undone)(writer_job *job, db *d);
   int status;       /* set by the writer before done() */
   writer_job *next; /* queue link, owned by the writer */
 };

@@ -1,6 +1,7 @@
 /* test_writer: the writer's group commit on a real SQLite file. Jobs that arrive while the
  * writer is busy with a transaction share the next one; a lone job on an idle writer commits
- * at once; every job gets exactly one done() on the loop thread. */
+ * at once; every job gets exactly one done() on the loop thread; a job that succeeded in a
+ * transaction that was then lost is told (undone) and fails. */
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,7 +12,7 @@
 
 typedef struct {
   writer_job job;
-  int done;
+  int done, undone;
 } tjob;
 
 static int n_done;
@@ -27,6 +28,18 @@ static int run_insert(writer_job *j, db *d) {
 static int run_slow(writer_job *j, db *d) {
   usleep(50000);
   return run_insert(j, d);
+}
+
+/* What SQLite does on SQLITE_FULL or an I/O error: the whole transaction is rolled back. */
+static int run_lose_transaction(writer_job *j, db *d) {
+  (void)j;
+  db_exec(d, "ROLLBACK");
+  return WRITER_EIO;
+}
+
+static void on_undone(writer_job *j, db *d) {
+  (void)d;
+  container_of(j, tjob, job)->undone++;
 }
 
 static void on_done(writer_job *j) {
@@ -45,7 +58,7 @@ static double now_s(void) {
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-TEST(jobs_queued_behind_a_transaction_share_the_next_idle_writer_commits_at_once) {
+TEST(group_commit_idle_commit_and_lost_transactions) {
   char dir[] = "/tmp/sluice-writer-XXXXXX";
   CHECK(mkdtemp(dir) != NULL);
   char path[64];
@@ -79,9 +92,27 @@ TEST(jobs_queued_behind_a_transaction_share_the_next_idle_writer_commits_at_once
   writer_get_stats(w, &after);
   CHECK(after.batches - before.batches <= 3);
   CHECK_EQ_INT(after.jobs - before.jobs, 11);
+  for (int i = 0; i <= 11; i++) CHECK_EQ_INT(jobs[i].job.status, WRITER_OK);
+
+  /* lost: a job succeeds, then the next one in its transaction loses it */
+  tjob lost[3] = {0};
+  lost[0].job.run = run_slow;
+  lost[1].job.run = run_insert, lost[1].job.undone = on_undone;
+  lost[2].job.run = run_lose_transaction;
+  for (int i = 0; i < 3; i++) lost[i].job.done = on_done;
+  CHECK_EQ_INT(writer_submit(w, &lost[0].job), 0);
+  usleep(10000);
+  CHECK_EQ_INT(writer_submit(w, &lost[1].job), 0);
+  CHECK_EQ_INT(writer_submit(w, &lost[2].job), 0);
+  wait_done(&loop, 15);
+  CHECK_EQ_INT(lost[0].job.status, WRITER_OK);
+  CHECK_EQ_INT(lost[1].undone, 1);
+  CHECK_EQ_INT(lost[1].job.status, WRITER_EIO);
+  CHECK_EQ_INT(lost[2].job.status, WRITER_EIO);
 
   writer_stop(w, NULL, NULL);
   for (int i = 0; i <= 11; i++) CHECK_EQ_INT(jobs[i].done, 1);
+  for (int i = 0; i < 3; i++) CHECK_EQ_INT(lost[i].done, 1);
   uv_loop_close(&loop);
   unlink(path);
   char side[80];
@@ -93,6 +124,6 @@ TEST(jobs_queued_behind_a_transaction_share_the_next_idle_writer_commits_at_once
 }
 
 int main(void) {
-  RUN(jobs_queued_behind_a_transaction_share_the_next_idle_writer_commits_at_once);
+  RUN(group_commit_idle_commit_and_lost_transactions);
   TEST_EXIT();
 }
