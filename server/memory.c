@@ -39,6 +39,13 @@ static int mem_run(writer_job *wj, db *d) {
   return memstore_ingest(st->store, d, j->project_id, &j->payload, &j->res);
 }
 
+static void mem_undone(writer_job *wj, db *d) {
+  (void)d;
+  mem_job *j = container_of(wj, mem_job, job);
+  mem_state *st = j->a->ext[MEM_EXT];
+  memstore_forget(st->store, j->res.worker_id);
+}
+
 static void mem_done(writer_job *wj) {
   mem_job *j = container_of(wj, mem_job, job);
   app *a = j->a;
@@ -101,6 +108,7 @@ void ingest_memory(app *a, http_conn *c, http_request *req, const route_params *
   j->c = c;
   j->project_id = project_id;
   j->job.run = mem_run;
+  j->job.undone = mem_undone;
   j->job.done = mem_done;
   if (writer_submit(a->writer, &j->job) != 0) {
     a->counters.rejected_queue_full++;

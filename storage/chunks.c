@@ -125,11 +125,12 @@ static int mark_stored(void *ctx, const memchunk_sample *x) {
   return 0;
 }
 
-int chunks_store(db *d, int64_t wid, memchunk_sample *s, size_t *n) {
+int chunks_store(db *d, int64_t wid, memchunk_sample *s, size_t *n, double newest) {
   size_t m = *n;
   if (!m) return 0;
   probe p = {s, m, 0, 0};
-  if (chunks_scan(d, wid, s[0].ts, s[m - 1].ts, mark_stored, &p) != 0) return -1;
+  if (s[0].ts <= newest && chunks_scan(d, wid, s[0].ts, s[m - 1].ts, mark_stored, &p) != 0)
+    return -1;
   if (p.hits) {
     size_t k = 0;
     for (size_t i = 0; i < m; i++) {
@@ -144,6 +145,17 @@ int chunks_store(db *d, int64_t wid, memchunk_sample *s, size_t *n) {
     i += k;
   }
   return 0;
+}
+
+int chunks_newest(db *d, int64_t wid, double *ts) {
+  sqlite3_stmt *s = db_stmt(d, "SELECT max(t1) FROM sample_chunks WHERE worker=?");
+  if (!s) return -1;
+  sqlite3_bind_int64(s, 1, wid);
+  int rc = sqlite3_step(s);
+  *ts = rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL ? sqlite3_column_double(s, 0)
+                                                                     : -INFINITY;
+  sqlite3_reset(s);
+  return rc == SQLITE_ROW ? 0 : -1;
 }
 
 static int64_t opt_col(sqlite3_stmt *s, int col) {

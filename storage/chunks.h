@@ -27,8 +27,13 @@ int chunks_scan(db *d, int64_t wid, double from, double to, chunks_fn fn, void *
 /* Stores s[0..*n) (ts strictly increasing) for worker wid, except samples whose timestamp is
  * already stored (retries): those are removed from s in place and *n becomes the number of new
  * samples, which go into as few chunks as memchunk_fit allows; nothing is written when none is
- * new. Writer thread. Returns 0 or -1. */
-int chunks_store(db *d, int64_t wid, memchunk_sample *s, size_t *n);
+ * new. newest is a bound the caller knows on the worker's stored timestamps (INFINITY when it
+ * knows none): a batch wholly after it cannot hold a retry, and skips the probe. Writer thread.
+ * Returns 0 or -1. */
+int chunks_store(db *d, int64_t wid, memchunk_sample *s, size_t *n, double newest);
+
+/* The newest stored timestamp of worker wid into *ts (-INFINITY when none). Returns 0 or -1. */
+int chunks_newest(db *d, int64_t wid, double *ts);
 
 /* Schema migration 5 (writer connection, inside the migration's transaction): packs every row
  * of the old one-row-per-sample table into chunks, then drops it. Returns 0 or -1. */

@@ -233,12 +233,18 @@ json_t *q_worker_memory(db *d, int64_t project_id, const char *name, double from
   json_object_set_new(doc, "points", points(d, wid, from, to, max_points));
 
   json_t *lives = json_array();
-  s = db_stmt(d, "SELECT pid, started_at, first_ts, last_ts FROM worker_lives WHERE worker=?"
-                 " AND last_ts >= ? AND first_ts <= ? ORDER BY first_ts");
+  /* The open (latest) life ends at the worker's last_seen: the writer does not move its
+   * last_ts on every batch (memstore.c, touch_life). */
+  s = db_stmt(d, "SELECT pid, started_at, first_ts, last_ts FROM (SELECT pid, started_at,"
+                 " first_ts, CASE WHEN first_ts = (SELECT max(first_ts) FROM worker_lives"
+                 " WHERE worker=?1) THEN max(last_ts, ?4) ELSE last_ts END AS last_ts"
+                 " FROM worker_lives WHERE worker=?1 AND first_ts <= ?3)"
+                 " WHERE last_ts >= ?2 ORDER BY first_ts");
   if (s) {
     sqlite3_bind_int64(s, 1, wid);
     sqlite3_bind_double(s, 2, from);
     sqlite3_bind_double(s, 3, to);
+    sqlite3_bind_double(s, 4, last_seen);
     while (sqlite3_step(s) == SQLITE_ROW)
       json_array_append_new(
           lives, json_pack("{s:I, s:f, s:f, s:f}", "pid", (json_int_t)sqlite3_column_int64(s, 0),

@@ -1,6 +1,6 @@
 /* memqueries: read-side SQL for the workers API. Reader-pool threads only. Charts pick their
- * source by range (raw samples up to 6 h, per-minute rollups up to 7 days, per-hour beyond)
- * and are downsampled to at most max_points buckets, keeping each bucket's mean. */
+ * source by range (raw samples up to 6 h, per-minute means of them up to 7 days, hour rollups
+ * beyond) and are downsampled to at most max_points buckets, keeping each bucket's mean. */
 #ifndef SLUICE_MEMQUERIES_H
 #define SLUICE_MEMQUERIES_H
 #include <jansson.h>

@@ -23,11 +23,12 @@
          replays at most these from the raw samples */
 
 typedef struct det_entry {
-  int64_t wid; /* 0 = free slot */
-  leak_detector *det;
-  double last_fed_ts; /* event time of the last sample fed */
-  double saved_ts;    /* event time of the state last saved */
-  int unsaved;        /* samples fed since the last save */
+  int64_t wid;          /* 0 = free slot */
+  leak_detector *det;   /* NULL: forgotten (what it knew was undone); loaded again on next use */
+  double last_fed_ts;   /* event time of the last sample fed */
+  double saved_ts;      /* event time of the state last saved */
+  double stored_newest; /* no raw sample of the worker is stored after this (chunks_store) */
+  int unsaved;          /* samples fed since the last save */
 } det_entry;
 
 typedef struct batch_item {
@@ -74,7 +75,7 @@ int memstore_flush(memstore *m, db *d) {
   int rc = 0;
   for (size_t i = 0; i < CACHE_SLOTS; i++) {
     det_entry *e = &m->slots[i];
-    if (!e->wid) continue;
+    if (!e->det) continue;
     if (e->unsaved > 0 && save_entry(d, e) != 0) rc = -1;
   }
   return rc;
@@ -152,12 +153,46 @@ static int replay_since(db *d, det_entry *e) {
   return rc;
 }
 
-static det_entry *cache_get(memstore *m, db *d, int64_t wid, int *err) {
+/* Loads e->wid's saved detector, replays the raw samples stored after it, and looks up the
+ * newest stored sample. Returns 0, or WRITER_EIO with e->det left NULL. */
+static int load_entry(db *d, det_entry *e) {
+  sqlite3_stmt *s = db_stmt(d, "SELECT state, fed_ts FROM worker_detectors WHERE worker=?");
+  if (!s) return WRITER_EIO;
+  sqlite3_bind_int64(s, 1, e->wid);
+  leak_detector *det = NULL;
+  double ts = 0;
+  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) > 0) {
+    det = leak_load(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+    ts = det ? sqlite3_column_double(s, 1) : 0;
+  }
+  sqlite3_reset(s);
+  if (!det) det = leak_new();
+  if (!det) return WRITER_EIO;
+  e->det = det;
+  e->last_fed_ts = e->saved_ts = ts;
+  e->unsaved = 0;
+  if (replay_since(d, e) != 0 || chunks_newest(d, e->wid, &e->stored_newest) != 0) {
+    leak_free(e->det);
+    e->det = NULL;
+    return WRITER_EIO;
+  }
+  return 0;
+}
+
+static det_entry *cache_find(memstore *m, int64_t wid) {
   size_t h = (size_t)((uint64_t)wid * 0x9E3779B97F4A7C15ULL >> 52) % CACHE_SLOTS;
   for (size_t k = 0; k < CACHE_SLOTS; k++) {
     det_entry *e = &m->slots[(h + k) % CACHE_SLOTS];
-    if (e->wid == wid) return e;
-    if (e->wid == 0) break;
+    if (e->wid == wid || e->wid == 0) return e;
+  }
+  return NULL; /* cannot happen: the table is kept at most 3/4 full */
+}
+
+static det_entry *cache_get(memstore *m, db *d, int64_t wid, int *err) {
+  det_entry *e = cache_find(m, wid);
+  if (e && e->wid == wid) {
+    if (!e->det && (*err = load_entry(d, e))) return NULL;
+    return e;
   }
   if (m->used >= CACHE_SLOTS * 3 / 4) { /* full: save and drop everything, reload lazily */
     if (memstore_flush(m, d) != 0) {
@@ -169,46 +204,24 @@ static det_entry *cache_get(memstore *m, db *d, int64_t wid, int *err) {
       memset(&m->slots[i], 0, sizeof m->slots[i]);
     }
     m->used = 0;
-  }
-  det_entry *e = NULL;
-  for (size_t k = 0; k < CACHE_SLOTS; k++) {
-    det_entry *c = &m->slots[(h + k) % CACHE_SLOTS];
-    if (c->wid == 0) {
-      e = c;
-      break;
-    }
+    e = cache_find(m, wid);
   }
   if (!e) {
     *err = WRITER_EIO;
     return NULL;
   }
-  sqlite3_stmt *s = db_stmt(d, "SELECT state, fed_ts FROM worker_detectors WHERE worker=?");
-  if (!s) {
-    *err = WRITER_EIO;
-    return NULL;
-  }
-  sqlite3_bind_int64(s, 1, wid);
-  leak_detector *det = NULL;
-  double ts = 0;
-  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) > 0) {
-    det = leak_load(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
-    ts = det ? sqlite3_column_double(s, 1) : 0;
-  }
-  sqlite3_reset(s);
-  if (!det) det = leak_new();
-  if (!det) {
-    *err = WRITER_EIO;
-    return NULL;
-  }
   e->wid = wid;
-  e->det = det;
-  e->last_fed_ts = e->saved_ts = ts;
   m->used++;
-  if (replay_since(d, e) != 0) {
-    *err = WRITER_EIO;
-    return NULL;
-  }
+  if ((*err = load_entry(d, e))) return NULL;
   return e;
+}
+
+void memstore_forget(memstore *m, int64_t wid) {
+  det_entry *e = wid ? cache_find(m, wid) : NULL;
+  if (!e || e->wid != wid) return;
+  leak_free(e->det);
+  e->det = NULL;
+  e->unsaved = 0;
 }
 
 /* --- the batch ------------------------------------------------------------------------------ */
@@ -279,28 +292,30 @@ static int upsert_worker(db *d, int64_t project_id, const memory_payload *p, dou
   return 0;
 }
 
-/* Records the life this batch belongs to: a new pid or started_at opens a new one. */
-static int touch_life(db *d, worker_row *w, const memory_payload *p, double first_ts,
+/* Records the life a batch belongs to. A new pid or started_at opens a life and closes the one
+ * before it at the worker's last_seen. The open life's last_ts is not written per batch (that
+ * was a statement and a dirty page each time): readers take max(last_ts, workers.last_seen)
+ * for the latest life (memqueries.c). */
+static int touch_life(db *d, const worker_row *w, const memory_payload *p, double first_ts,
                       double last_ts) {
-  int new_life = !w->exists || p->worker.pid != w->pid || p->worker.started_at != w->started_at;
+  if (w->exists && p->worker.pid == w->pid && p->worker.started_at == w->started_at) return 0;
   sqlite3_stmt *s;
-  if (new_life) {
-    s = db_stmt(d, "INSERT OR IGNORE INTO worker_lives(worker, first_ts, last_ts, pid, started_at)"
-                   " VALUES(?,?,?,?,?)");
+  if (w->exists) {
+    s = db_stmt(d, "UPDATE worker_lives SET last_ts=max(last_ts, ?1) WHERE worker=?2 AND"
+                   " first_ts=(SELECT max(first_ts) FROM worker_lives WHERE worker=?2)");
     if (!s) return WRITER_EIO;
-    sqlite3_bind_int64(s, 1, w->id);
-    sqlite3_bind_double(s, 2, first_ts);
-    sqlite3_bind_double(s, 3, last_ts);
-    sqlite3_bind_int64(s, 4, p->worker.pid);
-    sqlite3_bind_double(s, 5, p->worker.started_at);
-    return sqlite3_step(s) == SQLITE_DONE ? 0 : WRITER_EIO;
+    sqlite3_bind_double(s, 1, w->last_seen);
+    sqlite3_bind_int64(s, 2, w->id);
+    if (sqlite3_step(s) != SQLITE_DONE) return WRITER_EIO;
   }
-  s = db_stmt(d, "UPDATE worker_lives SET last_ts=max(last_ts, ?) WHERE worker=? AND first_ts ="
-                 " (SELECT max(first_ts) FROM worker_lives WHERE worker=?)");
+  s = db_stmt(d, "INSERT OR IGNORE INTO worker_lives(worker, first_ts, last_ts, pid, started_at)"
+                 " VALUES(?,?,?,?,?)");
   if (!s) return WRITER_EIO;
-  sqlite3_bind_double(s, 1, last_ts);
-  sqlite3_bind_int64(s, 2, w->id);
-  sqlite3_bind_int64(s, 3, w->id);
+  sqlite3_bind_int64(s, 1, w->id);
+  sqlite3_bind_double(s, 2, first_ts);
+  sqlite3_bind_double(s, 3, last_ts);
+  sqlite3_bind_int64(s, 4, p->worker.pid);
+  sqlite3_bind_double(s, 5, p->worker.started_at);
   return sqlite3_step(s) == SQLITE_DONE ? 0 : WRITER_EIO;
 }
 
@@ -505,9 +520,8 @@ static long sorted_batch(memstore *m, const memory_payload *p) {
   return (long)k;
 }
 
-int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload *p,
-                    memstore_result *res) {
-  memset(res, 0, sizeof *res);
+static int ingest(memstore *m, db *d, int64_t project_id, const memory_payload *p,
+                  memstore_result *res) {
   double first_ts = p->samples[0].timestamp, last_ts = first_ts;
   size_t latest = 0;
   for (size_t i = 1; i < p->n_samples; i++) {
@@ -517,6 +531,7 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
   worker_row w;
   int rc = upsert_worker(d, project_id, p, first_ts, &w);
   if (rc) return rc;
+  res->worker_id = w.id;
   if ((rc = touch_life(d, &w, p, first_ts, last_ts))) return rc;
   int err = 0;
   det_entry *e = cache_get(m, d, w.id, &err);
@@ -542,7 +557,8 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
   long sorted = sorted_batch(m, p);
   if (sorted < 0) return WRITER_EIO;
   size_t n_new = (size_t)sorted;
-  if (chunks_store(d, w.id, m->batch, &n_new)) return WRITER_EIO;
+  if (chunks_store(d, w.id, m->batch, &n_new, e->stored_newest)) return WRITER_EIO;
+  if (n_new && m->batch[n_new - 1].ts > e->stored_newest) e->stored_newest = m->batch[n_new - 1].ts;
   res->accepted = n_new;
   bucket bh = {0};
   leak_status st;
@@ -599,6 +615,14 @@ int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload
   if (sqlite3_step(s) != SQLITE_DONE) return WRITER_EIO;
   if (e->unsaved >= SAVE_EVERY_SAMPLES || res->fired || res->resolved) return save_entry(d, e);
   return 0;
+}
+
+int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload *p,
+                    memstore_result *res) {
+  memset(res, 0, sizeof *res);
+  int rc = ingest(m, d, project_id, p, res);
+  if (rc) memstore_forget(m, res->worker_id); /* the savepoint is undone: so is what it taught */
+  return rc;
 }
 
 /* Retention walks the workers and deletes by primary-key range (worker, time), so each

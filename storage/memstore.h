@@ -1,9 +1,11 @@
 /* memstore: memory samples on the writer thread: raw samples (in chunks, chunks.h;
- * deduplicated by worker and timestamp), per-minute and per-hour rollups (aggregated per batch
- * before touching SQLite), worker lives, and the per-worker leak detector, whose transitions become
- * memory_leak alerts in the same transaction. Detector states are cached in memory (bounded), saved
- * to the workers row periodically and at shutdown, and after a crash rebuilt by replaying the raw
- * samples newer than the saved state, so event-time results do not depend on restarts. */
+ * deduplicated by worker and timestamp), hourly rollups (aggregated per batch before touching
+ * SQLite), worker lives, and the per-worker leak detector, whose transitions become memory_leak
+ * alerts in the same transaction. Detector states are cached in memory (bounded), saved to
+ * worker_detectors periodically and at shutdown, and after a crash rebuilt by replaying the raw
+ * samples newer than the saved state, so event-time results do not depend on restarts. The
+ * cache is only ever ahead of the database by writes that are still uncommitted: whoever undoes
+ * them calls memstore_forget. */
 #ifndef SLUICE_MEMSTORE_H
 #define SLUICE_MEMSTORE_H
 #include <jansson.h>
@@ -24,11 +26,18 @@ typedef struct memstore_result {
   int fired, resolved; /* alerts raised by this batch */
   int prev_state;      /* worker state before the batch: LEAK_* or -1 for a new worker */
   int state;           /* after the batch */
+  int64_t worker_id;   /* workers.id, 0 if the batch failed before it was known */
 } memstore_result;
 
-/* Stores one validated batch for a project. Returns 0 or a negative WRITER_E*. */
+/* Stores one validated batch for a project. Returns 0 or a negative WRITER_E*; on failure the
+ * worker's cached state is forgotten, as its savepoint is about to be undone. */
 int memstore_ingest(memstore *m, db *d, int64_t project_id, const memory_payload *p,
                     memstore_result *res);
+
+/* Drops what the cache knows about worker wid (no-op for 0 or an uncached worker); it is
+ * loaded again from the database on next use. Call after writes of memstore_ingest for that
+ * worker were rolled back. Writer thread. */
+void memstore_forget(memstore *m, int64_t wid);
 
 /* Counts workers per state (LEAK_OK, LEAK_LEAKING, LEAK_INSUFFICIENT) into counts[3]. Any
  * thread with its own connection (start-up). Returns 0 or -1. */

@@ -131,6 +131,20 @@ const schema_migration schema_migrations[] = {
     /* 6: minute-level views read the raw chunks; only hourly rollups are kept (they outlive the
      * raw samples), so a batch costs one rollup upsert per hour it touches. */
     {"DROP TABLE rollup_minute;", NULL},
+
+    /* 7: hour rollups are laid out in the order their rows are created (rowid), which is hour
+     * by hour, instead of worker by worker: the upserts of one commit, one per worker in the
+     * current hour, then land on a few shared pages rather than one page per worker. The
+     * (worker, t) index finds a row; an upsert that only changes the sums leaves it alone. */
+    {"CREATE TABLE rollup_hour_by_time("
+     "  id INTEGER PRIMARY KEY, worker INTEGER NOT NULL, t INTEGER NOT NULL, n INTEGER NOT NULL,"
+     "  rss_min INTEGER NOT NULL, rss_max INTEGER NOT NULL, rss_sum REAL NOT NULL,"
+     "  UNIQUE(worker, t));"
+     "INSERT INTO rollup_hour_by_time(worker, t, n, rss_min, rss_max, rss_sum)"
+     "  SELECT worker, t, n, rss_min, rss_max, rss_sum FROM rollup_hour ORDER BY t, worker;"
+     "DROP TABLE rollup_hour;"
+     "ALTER TABLE rollup_hour_by_time RENAME TO rollup_hour;",
+     NULL},
 };
 
 const int schema_migration_count = (int)(sizeof schema_migrations / sizeof schema_migrations[0]);

@@ -14,29 +14,13 @@
 #include "log.h"
 #include "memstore.h"
 #include "schema.h"
+#include "testdb.h"
 #include "testutil.h"
 
 #define T0  1700000000.0
 #define WID 7
 
 static char dir[] = "/tmp/sluice-test-chunks.XXXXXX";
-
-static db *fresh(const char *name) {
-  char path[128];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  db *d = db_open(path, false);
-  CHECK(d != NULL);
-  return d;
-}
-
-static int64_t count(db *d, const char *sql) {
-  sqlite3_stmt *s;
-  int64_t v = -1;
-  if (sqlite3_prepare_v2(db_handle(d), sql, -1, &s, NULL) != SQLITE_OK) return -1;
-  if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  return v;
-}
 
 typedef struct got {
   memchunk_sample v[4096];
@@ -66,16 +50,16 @@ static size_t series(memchunk_sample *s, double first, double step, size_t n) {
 }
 
 static size_t store(db *d, memchunk_sample *s, size_t n) {
-  CHECK(chunks_store(d, WID, s, &n) == 0);
+  CHECK(chunks_store(d, WID, s, &n, INFINITY) == 0);
   return n;
 }
 
 TEST(retries_and_overlaps_are_stored_once) {
-  db *d = fresh("dedup.db");
+  db *d = tdb_open(dir, "dedup.db");
   memchunk_sample s[64];
   CHECK_EQ_INT(store(d, s, series(s, 10, 10, 20)), 20); /* 10..200 */
   CHECK_EQ_INT(store(d, s, series(s, 10, 10, 20)), 0);  /* the same batch again */
-  CHECK_EQ_INT(count(d, "SELECT count(*) FROM sample_chunks"), 1);
+  CHECK_EQ_INT(tdb_count(d, "SELECT count(*) FROM sample_chunks"), 1);
   size_t n = series(s, 160, 10, 10); /* 160..250: 5 stored, 5 new */
   CHECK_EQ_INT(store(d, s, n), 5);
   for (size_t i = 0; i < 5; i++) CHECK(s[i].ts == T0 + 210 + 10 * (double)i);
@@ -89,7 +73,7 @@ TEST(retries_and_overlaps_are_stored_once) {
     CHECK(g->v[i].ts == T0 + 5 + 5 * (double)i);
     CHECK_EQ_INT(g->v[i].rss, 1000 + 5 + 5 * (int64_t)i);
   }
-  CHECK_EQ_INT(count(d, "SELECT sum(n) FROM sample_chunks"), 50);
+  CHECK_EQ_INT(tdb_count(d, "SELECT sum(n) FROM sample_chunks"), 50);
   read_all(d, WID, T0 + 100, T0 + 120, g); /* bounds are inclusive */
   CHECK_EQ_INT(g->n, 5);
   read_all(d, WID + 1, 0, INFINITY, g); /* another worker has none */
@@ -102,13 +86,13 @@ TEST(retries_and_overlaps_are_stored_once) {
 }
 
 TEST(long_batches_split_within_bounds) {
-  db *d = fresh("split.db");
+  db *d = tdb_open(dir, "split.db");
   static memchunk_sample s[1000];
   CHECK_EQ_INT(store(d, s, series(s, 0, 30, 1000)), 1000); /* 8.3 hours */
-  CHECK_EQ_INT(count(d, "SELECT max(t1 - t0) <= 600 AND max(n) <= 128 FROM sample_chunks"), 1);
-  CHECK_EQ_INT(count(d, "SELECT count(*) FROM sample_chunks"), 48); /* 21 per 600 s */
-  CHECK_EQ_INT(store(d, s, series(s, 0, 1, 1000)), 1000 - 34);      /* 0, 30, ... stored */
-  CHECK_EQ_INT(count(d, "SELECT max(t1 - t0) <= 600 AND max(n) <= 128 FROM sample_chunks"), 1);
+  CHECK_EQ_INT(tdb_count(d, "SELECT max(t1 - t0) <= 600 AND max(n) <= 128 FROM sample_chunks"), 1);
+  CHECK_EQ_INT(tdb_count(d, "SELECT count(*) FROM sample_chunks"), 48); /* 21 per 600 s */
+  CHECK_EQ_INT(store(d, s, series(s, 0, 1, 1000)), 1000 - 34);          /* 0, 30, ... stored */
+  CHECK_EQ_INT(tdb_count(d, "SELECT max(t1 - t0) <= 600 AND max(n) <= 128 FROM sample_chunks"), 1);
   got *g = calloc(1, sizeof *g);
   read_all(d, WID, 0, INFINITY, g);
   CHECK_EQ_INT(g->n, 1000 + 1000 - 34);
@@ -119,7 +103,7 @@ TEST(long_batches_split_within_bounds) {
 }
 
 TEST(a_corrupt_chunk_is_skipped) {
-  db *d = fresh("corrupt.db");
+  db *d = tdb_open(dir, "corrupt.db");
   memchunk_sample s[64];
   store(d, s, series(s, 0, 10, 20));
   store(d, s, series(s, 200, 10, 20));
@@ -137,7 +121,7 @@ TEST(a_corrupt_chunk_is_skipped) {
 }
 
 TEST(retention_drops_chunks_wholly_past_the_cutoff) {
-  db *d = fresh("retention.db");
+  db *d = tdb_open(dir, "retention.db");
   CHECK(db_exec(d, "INSERT INTO workers(id, project_id, name, first_seen, last_seen)"
                    " VALUES(7, 1, 'w', 0, 0)") == SQLITE_OK);
   memchunk_sample s[64];
@@ -210,10 +194,10 @@ TEST(migration_packs_old_samples_into_chunks) {
   db *d = db_open(path, false); /* migrates */
   CHECK(d != NULL);
   if (!d) return;
-  CHECK_EQ_INT(count(d, "PRAGMA user_version"), db_schema_version());
-  CHECK_EQ_INT(count(d, "SELECT count(*) FROM sqlite_master WHERE name='samples'"), 0);
-  CHECK_EQ_INT(count(d, "SELECT sum(n) FROM sample_chunks"), n1 + 3);
-  CHECK_EQ_INT(count(d, "SELECT max(t1 - t0) <= 600 AND max(n) <= 128 FROM sample_chunks"), 1);
+  CHECK_EQ_INT(tdb_count(d, "PRAGMA user_version"), db_schema_version());
+  CHECK_EQ_INT(tdb_count(d, "SELECT count(*) FROM sqlite_master WHERE name='samples'"), 0);
+  CHECK_EQ_INT(tdb_count(d, "SELECT sum(n) FROM sample_chunks"), n1 + 3);
+  CHECK_EQ_INT(tdb_count(d, "SELECT max(t1 - t0) <= 600 AND max(n) <= 128 FROM sample_chunks"), 1);
   got *g = calloc(1, sizeof *g);
   read_all(d, 1, 0, INFINITY, g);
   CHECK_EQ_INT(g->n, n1);
@@ -237,7 +221,7 @@ TEST(migration_packs_old_samples_into_chunks) {
   db_close(d);
   d = db_open(path, false); /* opening again changes nothing */
   CHECK(d != NULL);
-  if (d) CHECK_EQ_INT(count(d, "SELECT sum(n) FROM sample_chunks"), n1 + 3);
+  if (d) CHECK_EQ_INT(tdb_count(d, "SELECT sum(n) FROM sample_chunks"), n1 + 3);
   db_close(d);
 }
 

@@ -1,0 +1,47 @@
+/* testdb: database helpers for the C unit tests that work on a real SQLite file. */
+#ifndef SLUICE_TESTDB_H
+#define SLUICE_TESTDB_H
+#include <stdint.h>
+#include <stdio.h>
+
+#include "db.h"
+#include "schema.h"
+#include "testutil.h"
+
+/* Opens (creating and migrating) dir/name as a writer database; NULL after a failed CHECK. */
+static inline db *tdb_open(const char *dir, const char *name) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  db *d = db_open(path, false);
+  CHECK(d != NULL);
+  return d;
+}
+
+/* The first column of the first row of sql, or -1. */
+static inline int64_t tdb_count(db *d, const char *sql) {
+  sqlite3_stmt *s;
+  int64_t v = -1;
+  if (sqlite3_prepare_v2(db_handle(d), sql, -1, &s, NULL) != SQLITE_OK) return -1;
+  if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return v;
+}
+
+/* A database as a release at schema `version` left it, with `data` (SQL) in it, at dir/name for
+ * db_open to migrate. Only the migrations' SQL runs: their C steps (schema.h) are left out, so
+ * a C step the later open runs, or one before `version`, sees what `data` put there. */
+static inline void tdb_old(const char *dir, const char *name, int version, const char *data) {
+  char path[256], sql[64];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  sqlite3 *h;
+  CHECK(sqlite3_open(path, &h) == SQLITE_OK);
+  CHECK(sqlite3_exec(h, "PRAGMA auto_vacuum=INCREMENTAL", NULL, NULL, NULL) == SQLITE_OK);
+  for (int v = 0; v < version; v++)
+    CHECK(sqlite3_exec(h, schema_migrations[v].sql, NULL, NULL, NULL) == SQLITE_OK);
+  snprintf(sql, sizeof sql, "PRAGMA user_version=%d", version);
+  CHECK(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+  CHECK(sqlite3_exec(h, data, NULL, NULL, NULL) == SQLITE_OK);
+  sqlite3_close(h);
+}
+
+#endif
