@@ -18,9 +18,10 @@
 #include "writer.h"
 
 #define CACHE_SLOTS 4096
-#define SAVE_EVERY_SAMPLES                                                                         \
-  360 /* samples fed between detector saves (an hour at 10 s); a crash                             \
-         replays at most these from the raw samples */
+/* Samples fed between detector saves: three hours at the samplers' 10 s. A save rewrites the
+ * worker's state (about 11 KiB: a leaf and three overflow pages); a crash replays at most these
+ * from the raw samples, about a millisecond a worker. */
+#define SAVE_EVERY_SAMPLES 1080
 
 typedef struct det_entry {
   int64_t wid;          /* 0 = free slot */
