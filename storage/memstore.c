@@ -23,6 +23,17 @@
  * from the raw samples, about a millisecond a worker. */
 #define SAVE_EVERY_SAMPLES 1080
 
+typedef struct worker_row {
+  int64_t id;
+  int state; /* LEAK_* as stored */
+  int64_t pid;
+  double started_at;
+  double last_seen;
+  int exists;
+} worker_row;
+
+/* What the writer knows of one worker between batches. Everything but wid is reset when the
+ * entry is (re)loaded or forgotten. */
 typedef struct det_entry {
   int64_t wid;          /* 0 = free slot */
   leak_detector *det;   /* NULL: forgotten (what it knew was undone); loaded again on next use */
@@ -30,7 +41,18 @@ typedef struct det_entry {
   double saved_ts;      /* event time of the state last saved */
   double stored_newest; /* no raw sample of the worker is stored after this (chunks_store) */
   int unsaved;          /* samples fed since the last save */
+  worker_row row;       /* the workers row as the last batch left it; row.id 0: not known */
+  int64_t hour_t;       /* the newest hour rollup written, and its rowid (0: not known) */
+  int64_t hour_row;
 } det_entry;
+
+/* (project, worker name) -> workers.id, so that a batch finds its cached worker without a
+ * query. An id can be stale (its INSERT was undone): the row is then looked up again. */
+typedef struct name_entry {
+  uint64_t hash; /* 0: free slot */
+  int64_t project_id, wid;
+  char *name;
+} name_entry;
 
 typedef struct batch_item {
   double ts;
@@ -40,6 +62,8 @@ typedef struct batch_item {
 struct memstore {
   det_entry slots[CACHE_SLOTS];
   size_t used;
+  name_entry names[CACHE_SLOTS];
+  size_t names_used;
   memchunk_sample *batch; /* the batch being stored, in timestamp order */
   batch_item *order;      /* sort scratch */
   size_t batch_cap;
@@ -82,8 +106,55 @@ int memstore_flush(memstore *m, db *d) {
   return rc;
 }
 
+static void names_clear(memstore *m) {
+  for (size_t i = 0; i < CACHE_SLOTS; i++) free(m->names[i].name);
+  memset(m->names, 0, sizeof m->names);
+  m->names_used = 0;
+}
+
+static uint64_t name_hash(int64_t project_id, const char *name) {
+  uint64_t h = 1469598103934665603ULL ^ (uint64_t)project_id; /* FNV-1a */
+  for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+    h = (h ^ *c) * 1099511628211ULL;
+  return h ? h : 1;
+}
+
+static name_entry *names_find(memstore *m, int64_t project_id, const char *name, uint64_t h) {
+  for (size_t k = 0; k < CACHE_SLOTS; k++) {
+    name_entry *n = &m->names[(h + k) % CACHE_SLOTS];
+    if (!n->hash || (n->hash == h && n->project_id == project_id && !strcmp(n->name, name)))
+      return n;
+  }
+  return NULL; /* cannot happen: the table is kept at most 3/4 full */
+}
+
+static int64_t names_get(memstore *m, int64_t project_id, const char *name) {
+  name_entry *n = names_find(m, project_id, name, name_hash(project_id, name));
+  return n && n->hash ? n->wid : 0;
+}
+
+/* Returns 0, or -1 when out of memory. */
+static int names_put(memstore *m, int64_t project_id, const char *name, int64_t wid) {
+  uint64_t h = name_hash(project_id, name);
+  name_entry *n = names_find(m, project_id, name, h);
+  if (n && !n->hash && m->names_used >= CACHE_SLOTS * 3 / 4) {
+    names_clear(m);
+    n = names_find(m, project_id, name, h);
+  }
+  if (!n) return -1;
+  if (!n->hash) {
+    if (!(n->name = strdup(name))) return -1;
+    n->hash = h;
+    n->project_id = project_id;
+    m->names_used++;
+  }
+  n->wid = wid;
+  return 0;
+}
+
 void memstore_free(memstore *m) {
   if (!m) return;
+  names_clear(m);
   for (size_t i = 0; i < CACHE_SLOTS; i++) leak_free(m->slots[i].det);
   free(m->batch);
   free(m->order);
@@ -157,6 +228,7 @@ static int replay_since(db *d, det_entry *e) {
 /* Loads e->wid's saved detector, replays the raw samples stored after it, and looks up the
  * newest stored sample. Returns 0, or WRITER_EIO with e->det left NULL. */
 static int load_entry(db *d, det_entry *e) {
+  *e = (det_entry){.wid = e->wid};
   sqlite3_stmt *s = db_stmt(d, "SELECT state, fed_ts FROM worker_detectors WHERE worker=?");
   if (!s) return WRITER_EIO;
   sqlite3_bind_int64(s, 1, e->wid);
@@ -171,7 +243,6 @@ static int load_entry(db *d, det_entry *e) {
   if (!det) return WRITER_EIO;
   e->det = det;
   e->last_fed_ts = e->saved_ts = ts;
-  e->unsaved = 0;
   if (replay_since(d, e) != 0 || chunks_newest(d, e->wid, &e->stored_newest) != 0) {
     leak_free(e->det);
     e->det = NULL;
@@ -221,20 +292,10 @@ void memstore_forget(memstore *m, int64_t wid) {
   det_entry *e = wid ? cache_find(m, wid) : NULL;
   if (!e || e->wid != wid) return;
   leak_free(e->det);
-  e->det = NULL;
-  e->unsaved = 0;
+  *e = (det_entry){.wid = wid};
 }
 
 /* --- the batch ------------------------------------------------------------------------------ */
-
-typedef struct worker_row {
-  int64_t id;
-  int state; /* LEAK_* as stored */
-  int64_t pid;
-  double started_at;
-  double last_seen;
-  int exists;
-} worker_row;
 
 static const char *const state_names[] = {"ok", "leaking", "insufficient_data"};
 
@@ -326,31 +387,52 @@ typedef struct bucket {
   double sum;
 } bucket;
 
-static int flush_rollup(db *d, const char *sql, int64_t wid, const bucket *b) {
-  sqlite3_stmt *s = db_stmt(d, sql);
+/* Adds a bucket to its hour rollup. Hourly rollups only: minute-level views read the raw
+ * chunks (memqueries.c), which cost one row a batch where a minute rollup cost an upsert per
+ * minute the batch spans. The worker's current hour is updated by rowid (one lookup, where the
+ * upsert takes two); any other hour, or a row that is gone, goes through the upsert. */
+static int flush_rollup(db *d, det_entry *e, const bucket *b) {
+  sqlite3_stmt *s;
+  if (e->hour_row && e->hour_t == b->t) {
+    s = db_stmt(d, "UPDATE rollup_hour SET n=n+?1, rss_min=min(rss_min, ?2),"
+                   " rss_max=max(rss_max, ?3), rss_sum=rss_sum+?4 WHERE id=?5");
+    if (!s) return WRITER_EIO;
+    sqlite3_bind_int64(s, 1, b->n);
+    sqlite3_bind_int64(s, 2, b->mn);
+    sqlite3_bind_int64(s, 3, b->mx);
+    sqlite3_bind_double(s, 4, b->sum);
+    sqlite3_bind_int64(s, 5, e->hour_row);
+    if (sqlite3_step(s) != SQLITE_DONE) return WRITER_EIO;
+    if (sqlite3_changes(db_handle(d)) == 1) return 0;
+  }
+  s = db_stmt(d, "INSERT INTO rollup_hour(worker, t, n, rss_min, rss_max, rss_sum)"
+                 " VALUES(?,?,?,?,?,?) ON CONFLICT(worker, t) DO UPDATE SET n=n+excluded.n,"
+                 " rss_min=min(rss_min, excluded.rss_min), rss_max=max(rss_max, excluded.rss_max),"
+                 " rss_sum=rss_sum+excluded.rss_sum RETURNING id");
   if (!s) return WRITER_EIO;
-  sqlite3_bind_int64(s, 1, wid);
+  sqlite3_bind_int64(s, 1, e->wid);
   sqlite3_bind_int64(s, 2, b->t);
   sqlite3_bind_int64(s, 3, b->n);
   sqlite3_bind_int64(s, 4, b->mn);
   sqlite3_bind_int64(s, 5, b->mx);
   sqlite3_bind_double(s, 6, b->sum);
-  return sqlite3_step(s) == SQLITE_DONE ? 0 : WRITER_EIO;
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW) return WRITER_EIO;
+  int64_t id = sqlite3_column_int64(s, 0);
+  if (sqlite3_step(s) != SQLITE_DONE) return WRITER_EIO;
+  if (b->t >= e->hour_t) {
+    e->hour_t = b->t;
+    e->hour_row = id;
+  }
+  return 0;
 }
-
-/* Hourly rollups only: minute-level views read the raw chunks (memqueries.c), which cost one
- * row a batch where a minute rollup cost an upsert per minute the batch spans. */
-static const char rollup_hour_sql[] =
-    "INSERT INTO rollup_hour(worker, t, n, rss_min, rss_max, rss_sum) VALUES(?,?,?,?,?,?)"
-    " ON CONFLICT(worker, t) DO UPDATE SET n=n+excluded.n, rss_min=min(rss_min, excluded.rss_min),"
-    " rss_max=max(rss_max, excluded.rss_max), rss_sum=rss_sum+excluded.rss_sum";
 
 /* Adds a stored sample to the open hour bucket, flushing the previous bucket when the sample
  * falls elsewhere: samples go in timestamp order, so one upsert per hour a batch touches. */
-static int roll(db *d, int64_t wid, bucket *b, double ts, int64_t rss) {
+static int roll(db *d, det_entry *e, bucket *b, double ts, int64_t rss) {
   int64_t t = (int64_t)floor(ts / 3600.0) * 3600;
   if (b->n && b->t != t) {
-    if (flush_rollup(d, rollup_hour_sql, wid, b)) return WRITER_EIO;
+    if (flush_rollup(d, e, b)) return WRITER_EIO;
     b->n = 0;
   }
   if (!b->n) {
@@ -529,14 +611,21 @@ static int ingest(memstore *m, db *d, int64_t project_id, const memory_payload *
     if (p->samples[i].timestamp < first_ts) first_ts = p->samples[i].timestamp;
     if (p->samples[i].timestamp >= last_ts) last_ts = p->samples[i].timestamp, latest = i;
   }
+  /* The worker: from the cache when it knows the row, else from (or into) the table. */
   worker_row w;
-  int rc = upsert_worker(d, project_id, p, first_ts, &w);
-  if (rc) return rc;
+  det_entry *e = NULL;
+  int rc, err = 0;
+  int64_t known = names_get(m, project_id, p->worker.id);
+  if (known && !(e = cache_get(m, d, known, &err))) return err;
+  if (e && e->row.id) {
+    w = e->row;
+  } else {
+    if ((rc = upsert_worker(d, project_id, p, first_ts, &w))) return rc;
+    if ((!e || e->wid != w.id) && !(e = cache_get(m, d, w.id, &err))) return err;
+    if (names_put(m, project_id, p->worker.id, w.id)) return WRITER_EIO;
+  }
   res->worker_id = w.id;
   if ((rc = touch_life(d, &w, p, first_ts, last_ts))) return rc;
-  int err = 0;
-  det_entry *e = cache_get(m, d, w.id, &err);
-  if (!e) return err;
 
   /* Allocation reports: the first report of a life is the baseline growth is measured
    * against; the latest report of the batch becomes the worker's latest. A batch may hold a
@@ -566,7 +655,7 @@ static int ingest(memstore *m, db *d, int64_t project_id, const memory_payload *
   int have_status = 0;
   for (size_t i = 0; i < n_new; i++) {
     const memchunk_sample *smp = &m->batch[i];
-    if (roll(d, w.id, &bh, smp->ts, smp->rss)) return WRITER_EIO;
+    if (roll(d, e, &bh, smp->ts, smp->rss)) return WRITER_EIO;
     if (smp->ts <= e->last_fed_ts || smp->rss <= 0) continue;
     leak_sample ls = {smp->ts, (double)smp->rss, p->worker.pid, p->worker.started_at,
                       (double)p->worker.memory_limit_bytes};
@@ -583,7 +672,7 @@ static int ingest(memstore *m, db *d, int64_t project_id, const memory_payload *
         res->resolved++;
     }
   }
-  if (bh.n && flush_rollup(d, rollup_hour_sql, w.id, &bh)) return WRITER_EIO;
+  if (bh.n && flush_rollup(d, e, &bh)) return WRITER_EIO;
   if (!have_status) leak_current(e->det, &st);
 
   res->prev_state = w.exists ? w.state : -1;
@@ -614,6 +703,11 @@ static int ingest(memstore *m, db *d, int64_t project_id, const memory_payload *
   if (st.projected_limit_at > 0) sqlite3_bind_double(s, 13, st.projected_limit_at);
   sqlite3_bind_int64(s, 14, w.id);
   if (sqlite3_step(s) != SQLITE_DONE) return WRITER_EIO;
+  e->row = w; /* as the UPDATE left it */
+  e->row.exists = 1;
+  if (newer) e->row.pid = p->worker.pid, e->row.started_at = p->worker.started_at;
+  if (last_ts > e->row.last_seen) e->row.last_seen = last_ts;
+  e->row.state = res->state;
   if (e->unsaved >= SAVE_EVERY_SAMPLES || res->fired || res->resolved) return save_entry(d, e);
   return 0;
 }

@@ -1,8 +1,9 @@
 /* test_memstore: the writer's memory bookkeeping on a real database file. What memstore caches
  * (the detector, the newest stored sample) never outlives the writes it came from: a retry after
  * a restart is still stored once, and a batch whose transaction was undone leaves the detector as
- * if it had never been sent. The open life of a worker reads as ending at its last sample
- * although the writer does not move it per batch, and migration 7 keeps every hour rollup. */
+ * if it had never been sent, and a worker whose first batch was undone is created again. The open
+ * life of a worker reads as ending at its last sample although the writer does not move it per
+ * batch, and migration 7 keeps every hour rollup. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -122,6 +123,27 @@ TEST(a_batch_whose_transaction_was_undone_leaves_no_trace_in_the_detector) {
   db_close(d);
 }
 
+TEST(a_new_worker_whose_insert_was_undone_is_created_again) {
+  db *d = tdb_open(dir, "new-undone.db");
+  if (!d) return;
+  memstore *m = memstore_new();
+  memstore_result res = store(m, d, 10, 0, 20, 0); /* rolled back */
+  memstore_forget(m, res.worker_id);
+  CHECK_EQ_INT(store(m, d, 10, 200, 20, 1).accepted, 20);
+  CHECK_EQ_INT(store(m, d, 10, 400, 20, 1).accepted, 20);
+  CHECK_EQ_INT(tdb_count(d, "SELECT count(*) FROM workers"), 1);
+  CHECK_EQ_INT(tdb_count(d, "SELECT last_seen FROM workers"), (int64_t)T0 + 590);
+  CHECK_EQ_INT(tdb_count(d, "SELECT count(*) FROM sample_chunks WHERE worker IN"
+                            " (SELECT id FROM workers)"),
+               2);
+  CHECK_EQ_INT(tdb_count(d, "SELECT sum(n) FROM rollup_hour WHERE worker IN"
+                            " (SELECT id FROM workers)"),
+               40);
+  CHECK_EQ_INT(tdb_count(d, "SELECT count(*) FROM worker_lives"), 1);
+  memstore_free(m);
+  db_close(d);
+}
+
 TEST(the_open_life_ends_at_the_last_sample) {
   db *d = tdb_open(dir, "lives.db");
   if (!d) return;
@@ -179,6 +201,7 @@ int main(void) {
   CHECK(mkdtemp(dir) != NULL);
   RUN(a_retry_after_a_restart_is_stored_once);
   RUN(a_batch_whose_transaction_was_undone_leaves_no_trace_in_the_detector);
+  RUN(a_new_worker_whose_insert_was_undone_is_created_again);
   RUN(the_open_life_ends_at_the_last_sample);
   RUN(migration_7_keeps_every_hour_rollup);
   char cmd[96];
