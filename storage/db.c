@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "schema.h"
+#include "walbuf.h"
 
 #define STMT_CACHE 128
 
@@ -124,7 +125,7 @@ db *db_open(const char *path, bool readonly) {
   if (!readonly) make_parent_dir(path);
   int flags = readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path, &d->h, flags, NULL);
+  int rc = sqlite3_open_v2(path, &d->h, flags, readonly ? NULL : walbuf_vfs());
   if (rc != SQLITE_OK) {
     log_error("cannot open database", "path=\"%s\" err=\"%s\"", path,
               d->h ? sqlite3_errmsg(d->h) : sqlite3_errstr(rc));

@@ -233,8 +233,6 @@ int main(void) {
   RUN(a_corrupt_chunk_is_skipped);
   RUN(retention_drops_chunks_wholly_past_the_cutoff);
   RUN(migration_packs_old_samples_into_chunks);
-  char cmd[160];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  tu_remove_dir(dir);
   TEST_EXIT();
 }

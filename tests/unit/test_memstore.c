@@ -204,8 +204,6 @@ int main(void) {
   RUN(a_new_worker_whose_insert_was_undone_is_created_again);
   RUN(the_open_life_ends_at_the_last_sample);
   RUN(migration_7_keeps_every_hour_rollup);
-  char cmd[96];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  CHECK(system(cmd) == 0);
+  tu_remove_dir(dir);
   TEST_EXIT();
 }

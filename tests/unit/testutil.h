@@ -54,6 +54,13 @@ static int tu_passed, tu_failed;
     return tu_failed ? 1 : 0;                                                                      \
   } while (0)
 
+/* Removes a scratch directory made by mkdtemp, and everything in it. */
+static inline void tu_remove_dir(const char *dir) {
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  CHECK(system(cmd) == 0);
+}
+
 /* Reads a whole file into a malloc'd buffer (NUL-terminated); NULL on error. */
 static inline char *tu_read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
