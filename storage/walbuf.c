@@ -29,7 +29,7 @@ typedef struct wfile {
   size_t n;
   sqlite3_int64 off;  /* file offset of buf[0] */
   sqlite3_int64 next; /* where the next append goes (-1: not known yet) */
-  int commit_frame;   /* the last append was a commit frame's header: its page ends the commit */
+  int commit_frame;   /* the last write was a commit frame's header: its page ends the commit */
 } wfile;
 
 /* Padded so that the real file that follows is aligned for any member. */
@@ -195,6 +195,8 @@ static int w_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int fl
   if ((flags & SQLITE_OPEN_WAL) && !(f->buf = malloc(WALBUF_BYTES))) return SQLITE_NOMEM;
   int rc = real_vfs->xOpen(real_vfs, name, f->real, flags, out);
   if (rc != SQLITE_OK || !f->real->pMethods) {
+    /* ours stays NULL, so SQLite will not close it: close the real one if it is open */
+    if (f->real->pMethods) f->real->pMethods->xClose(f->real);
     free(f->buf);
     f->buf = NULL;
     return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
