@@ -39,8 +39,7 @@ static int mem_run(writer_job *wj, db *d) {
   return memstore_ingest(st->store, d, j->project_id, &j->payload, &j->res);
 }
 
-static void mem_undone(writer_job *wj, db *d) {
-  (void)d;
+static void mem_undone(writer_job *wj) {
   mem_job *j = container_of(wj, mem_job, job);
   mem_state *st = j->a->ext[MEM_EXT];
   memstore_forget(st->store, j->res.worker_id);

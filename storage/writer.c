@@ -56,7 +56,7 @@ static int sql_ok(db *d, const char *sql) {
 static void undo_batch(writer *w, writer_job *batch) {
   for (writer_job *j = batch; j; j = j->next) {
     if (j->status < 0) continue;
-    if (j->status == WRITER_OK && j->undone) j->undone(j, w->d);
+    if (j->status == WRITER_OK && j->undone) j->undone(j);
     j->status = WRITER_EIO;
   }
   w->stats.failed_commits++;

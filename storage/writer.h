@@ -34,7 +34,7 @@ struct writer_job {
   /* Optional; writer thread. Called when run() returned WRITER_OK but its writes were undone
    * anyway (the transaction rolled back or failed to commit), for a job that caches what it
    * wrote. */
-  void (*undone)(writer_job *job, db *d);
+  void (*undone)(writer_job *job);
   int status;       /* set by the writer before done() */
   writer_job *next; /* queue link, owned by the writer */
 };

@@ -37,8 +37,7 @@ static int run_lose_transaction(writer_job *j, db *d) {
   return WRITER_EIO;
 }
 
-static void on_undone(writer_job *j, db *d) {
-  (void)d;
+static void on_undone(writer_job *j) {
   container_of(j, tjob, job)->undone++;
 }
 
