@@ -5,7 +5,7 @@
 #define SLUICE_READER_H
 #include <uv.h>
 
-#include "db.h"
+#include "sqlite/db.h"
 
 typedef struct reader reader;
 typedef struct reader_req reader_req;

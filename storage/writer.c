@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "checkpointer.h"
-#include "log.h"
-#include "timefmt.h"
+#include "sqlite/checkpointer.h"
+#include "util/log.h"
+#include "util/timefmt.h"
 
 struct writer {
   uv_loop_t *loop;

@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "checkpointer.h"
-#include "db.h"
+#include "sqlite/checkpointer.h"
+#include "sqlite/db.h"
 
 /* Statuses a job ends with (job->status in done()). */
 enum {

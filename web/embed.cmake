@@ -3,7 +3,7 @@
 file(GLOB_RECURSE files RELATIVE ${SRC}/static ${SRC}/static/*)
 list(SORT files)
 set(entries "")
-set(body "#include \"assets.h\"\n\n")
+set(body "#include \"http/assets.h\"\n\n")
 set(i 0)
 macro(embed_one abs urlpath)
   file(READ ${abs} hex HEX)

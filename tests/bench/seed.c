@@ -3,9 +3,8 @@
  * distribution, timestamps over the last 30 days, issue_hours to match) and W workers with raw
  * samples every 30 s for the raw-retention window (packed by storage/memchunk.c, one chunk per
  * 10 minutes) plus per-minute and per-hour rollups for the rollup window. Rows match
- * storage/schema.c; payloads are a small valid event JSON, not a captured one, so the file stays
- * around a gigabyte.
- *   seed DB PROJECT_ID EVENTS ISSUES WORKERS RAW_DAYS ROLLUP_DAYS */
+ * storage/sqlite/schema.c; payloads are a small valid event JSON, not a captured one, so the file
+ * stays around a gigabyte. seed DB PROJECT_ID EVENTS ISSUES WORKERS RAW_DAYS ROLLUP_DAYS */
 #include <math.h>
 #include <sqlite3.h>
 #include <stdint.h>

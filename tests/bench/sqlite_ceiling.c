@@ -1,5 +1,5 @@
 /* sqlite_ceiling: the storage ceiling of this machine, for the benchmark table. Opens a fresh
- * database through storage/db.c (the server's pragmas and migrations), then writes the rows
+ * database through storage/sqlite/db.c (the server's pragmas and migrations), then writes the rows
  * the server writes per request with statements prepared once, in transactions of BATCH
  * requests, and no HTTP, JSON, dedup lookup or savepoints:
  *   events:  per event, INSERT events (the captured payload, a random 16-byte id), UPDATE the
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "db.h"
+#include "sqlite/db.h"
 #include "memchunk.h"
 
 #define BATCH 1000 /* requests per transaction; the writer batches up to 2000 under load */

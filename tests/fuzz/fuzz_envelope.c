@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "envelope.h"
-#include "jdom.h"
+#include "sentry/envelope.h"
+#include "util/jdom.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

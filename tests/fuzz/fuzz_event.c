@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "../unit/jdom_jansson.h"
-#include "event.h"
-#include "jdom.h"
+#include "sentry/event.h"
+#include "util/jdom.h"
 
 #define FLAGS     (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
 #define MAX_DEPTH 64

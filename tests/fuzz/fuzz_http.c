@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "http.h"
+#include "http/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "../unit/jdom_jansson.h"
-#include "jdom.h"
+#include "util/jdom.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "memory_payload.h"
+#include "memory/memory_payload.h"
 
 #define FUZZ_NOW 1699800000.0
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# equiv.sh: checks that the working tree's detector decides exactly as storage/leak.c at REV
+# equiv.sh: checks that the working tree's detector decides exactly as the detector (server/memory/leak.c,
+# storage/leak.c before the subsystem folders) at REV
 # (default HEAD) does. Builds leak_replay twice, with each leak.c, and compares their -t traces
 # (every status change of every sample: state, transition, slope, confidence, projection, bit for
 # bit) over the dev set, generated sets (seeds 7, 11, 23; robust 5, 13) and the bench-like
@@ -14,10 +15,11 @@ rev=${1:-HEAD}
 [ $# -gt 0 ] && shift
 work=$(mktemp -d "${TMPDIR:-/tmp}/leak-equiv.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-cflags="-O2 -std=c11 -D_GNU_SOURCE -I$root/storage"
-git -C "$root" show "$rev:storage/leak.c" >"$work/leak_old.c"
+cflags="-O2 -std=c11 -D_GNU_SOURCE -I$root/server -I$root/server/memory"
+git -C "$root" show "$rev:server/memory/leak.c" >"$work/leak_old.c" 2>/dev/null ||
+  git -C "$root" show "$rev:storage/leak.c" >"$work/leak_old.c"
 cc $cflags -o "$work/old" "$here/leak_replay.c" "$work/leak_old.c" -ljansson -lz -lm
-cc $cflags -o "$work/new" "$here/leak_replay.c" "$root/storage/leak.c" -ljansson -lz -lm
+cc $cflags -o "$work/new" "$here/leak_replay.c" "$root/server/memory/leak.c" -ljansson -lz -lm
 
 if [ $# -eq 0 ]; then
   dev="${SLUICE_SHARED_DIR:-$root/../shared}/leak-dev/workers.jsonl.gz"

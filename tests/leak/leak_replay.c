@@ -16,7 +16,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "leak.h"
+#include "memory/leak.h"
 
 #define LINE_MAX_BYTES (64u << 20)
 

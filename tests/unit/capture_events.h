@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
-#include "envelope.h"
+#include "http/decode.h"
+#include "sentry/envelope.h"
 #include "testutil.h"
 
 typedef void (*tu_event_fn)(const char *name, const char *payload, size_t len);

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "jdom.h"
+#include "util/jdom.h"
 
 static const jdom_key *jj_table_key(const jdom_opts *o, const char *k) {
   for (size_t i = 0; o && i < o->n_keys; i++)

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "db.h"
-#include "schema.h"
+#include "sqlite/db.h"
+#include "sqlite/schema.h"
 #include "testutil.h"
 
 /* Opens (creating and migrating) dir/name as a writer database; NULL after a failed CHECK. */

@@ -1,0 +1,60 @@
+/* app: the process-wide context every handler receives: configuration, the loop, the HTTP
+ * server, the database writer and readers, the in-memory project key table, and counters.
+ * Owned by main.c; handlers borrow it. Loop thread only, except where a field says so. */
+#ifndef SLUICE_APP_H
+#define SLUICE_APP_H
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/config.h"
+#include "http/http.h"
+#include "reader.h"
+#include "writer.h"
+
+#define APP_KEY_MAX 64
+
+typedef struct project_key {
+  int64_t project_id;
+  char public_key[APP_KEY_MAX + 1];
+  int64_t rate_limit_per_minute; /* -1: the server default */
+  /* rate-limit window (loop thread) */
+  int64_t window_minute;
+  int64_t window_count;
+} project_key;
+
+typedef struct app_counters {
+  uint64_t events_accepted, events_duplicate, transactions, sessions, client_reports, attachments,
+      items_skipped, samples_accepted;
+  uint64_t rejected_invalid, rejected_auth, rejected_too_large, rejected_queue_full,
+      rejected_rate_limited, rejected_storage;
+} app_counters;
+
+typedef struct app {
+  const config *cfg;
+  uv_loop_t *loop;
+  http_server *http;
+  writer *writer;
+  reader *reader;
+  project_key *keys; /* all projects' keys, small and scanned linearly */
+  size_t n_keys, keys_cap;
+  uint8_t admin_token_sha256[32];
+  app_counters counters;
+  int storage_failing; /* last commit failed: /readyz answers 503 */
+  double started_at;
+  void *ext[8]; /* module state owned by later subsystems (webhooks, memory, sessions) */
+} app;
+
+/* Key table (loop thread). app_key_add copies; returns 0 or -1 (out of memory). */
+int app_key_add(app *a, int64_t project_id, const char *public_key, int64_t rate_limit);
+/* Returns the entry for a public key (constant-time per entry), or NULL. */
+project_key *app_key_find(app *a, const char *public_key);
+project_key *app_key_for_project(app *a, int64_t project_id);
+
+/* True when req carries the admin token (Authorization: Bearer ...) or a valid dashboard
+ * session; constant-time. */
+int app_admin_authorized(app *a, const http_request *req);
+
+/* Unix seconds, wall clock. */
+double app_now(void);
+
+#endif

@@ -1,0 +1,183 @@
+/* router: static route table and matching. Adding an endpoint is one row here plus its
+ * handler in the module that owns it. Counts every answer's status class for /metrics. */
+#include "http/router.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "sentry/ingest.h"
+#include "api/session.h"
+#include "http/static_files.h"
+#include "core/ops.h"
+#include "alerts/webhooks.h"
+
+enum { ROUTE_PUBLIC = 0, ROUTE_ADMIN = 1, ROUTE_CORS = 2 };
+
+typedef struct route {
+  int method;
+  const char *pattern;
+  route_fn fn;
+  int flags;
+} route;
+
+#define WRAP(name, call)                                                                           \
+  static void name(app *a, http_conn *c, http_request *req, const route_params *p) {               \
+    (void)p;                                                                                       \
+    call;                                                                                          \
+  }
+WRAP(r_session_create, session_handle_create(a, c, req))
+WRAP(r_session_get, session_handle_get(a, c, req))
+WRAP(r_session_delete, session_handle_delete(a, c, req))
+
+static const route routes[] = {
+    {HTTP_GET, "/healthz", ops_healthz, ROUTE_PUBLIC},
+    {HTTP_GET, "/readyz", ops_readyz, ROUTE_PUBLIC},
+    {HTTP_GET, "/metrics", ops_metrics, ROUTE_PUBLIC},
+    /* Sentry-compatible ingest (key auth inside the handlers) */
+    {HTTP_POST, "/api/:project/envelope", ingest_envelope, ROUTE_CORS},
+    {HTTP_POST, "/api/:project/store", ingest_store, ROUTE_CORS},
+    {HTTP_POST, "/api/:project/memory", ingest_memory, ROUTE_CORS},
+    /* dashboard sign-in */
+    {HTTP_POST, "/api/v1/session", r_session_create, ROUTE_PUBLIC},
+    {HTTP_GET, "/api/v1/session", r_session_get, ROUTE_PUBLIC},
+    {HTTP_DELETE, "/api/v1/session", r_session_delete, ROUTE_PUBLIC},
+    /* management API */
+    {HTTP_POST, "/api/v1/projects", api_project_create, ROUTE_ADMIN},
+    {HTTP_GET, "/api/v1/projects", api_project_list, ROUTE_ADMIN},
+    {HTTP_GET, "/api/v1/projects/:project", api_project_get, ROUTE_ADMIN},
+    {HTTP_PATCH, "/api/v1/projects/:project", api_project_update, ROUTE_ADMIN},
+    {HTTP_GET, "/api/v1/projects/:project/issues", api_issue_list, ROUTE_ADMIN},
+    {HTTP_GET, "/api/v1/projects/:project/events/:event", api_event_get, ROUTE_ADMIN},
+    {HTTP_GET, "/api/v1/projects/:project/stats", api_project_stats, ROUTE_ADMIN},
+    {HTTP_GET, "/api/v1/projects/:project/workers", api_worker_list, ROUTE_ADMIN},
+    {HTTP_GET, "/api/v1/projects/:project/workers/:worker/memory", api_worker_memory, ROUTE_ADMIN},
+    {HTTP_GET, "/api/v1/projects/:project/alerts", api_alert_list, ROUTE_ADMIN},
+    {HTTP_GET, "/api/v1/issues/:issue", api_issue_get, ROUTE_ADMIN},
+    {HTTP_PATCH, "/api/v1/issues/:issue", api_issue_update, ROUTE_ADMIN},
+    {HTTP_GET, "/api/v1/issues/:issue/events", api_issue_events, ROUTE_ADMIN},
+    {HTTP_POST, "/api/v1/projects/:project/webhooks", webhooks_create, ROUTE_ADMIN},
+    {HTTP_GET, "/api/v1/projects/:project/webhooks", webhooks_list, ROUTE_ADMIN},
+    {HTTP_DELETE, "/api/v1/webhooks/:webhook", webhooks_delete, ROUTE_ADMIN},
+    {HTTP_POST, "/api/v1/webhooks/:webhook/test", webhooks_test, ROUTE_ADMIN},
+    {HTTP_GET, "/api/v1/webhooks/:webhook/deliveries", webhooks_deliveries, ROUTE_ADMIN},
+    /* dashboard files */
+    {HTTP_GET, "/*", static_files_get, ROUTE_PUBLIC},
+    {HTTP_HEAD, "/*", static_files_get, ROUTE_PUBLIC},
+};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+_Static_assert(N_ROUTES < HTTP_ENDPOINTS, "every route needs its own endpoint tag");
+
+const char *router_endpoint_name(int endpoint) {
+  static char names[N_ROUTES + 1][80];
+  if (endpoint < 0 || (size_t)endpoint > N_ROUTES) return NULL;
+  if (endpoint == 0) return "other";
+  char *n = names[endpoint];
+  if (!n[0]) {
+    const route *r = &routes[endpoint - 1];
+    snprintf(n, sizeof names[0], "%s %s", llhttp_method_name((llhttp_method_t)r->method),
+             r->pattern);
+  }
+  return n;
+}
+
+/* Matches path against pattern; fills params. Returns 1 on a match. */
+static int match(const char *pattern, const char *path, route_params *p) {
+  p->n = 0;
+  const char *pp = pattern, *sp = path;
+  for (;;) {
+    if (pp[0] == '*') return 1; /* checked first, so the catch-all also matches "/" */
+    if (*pp == '\0') return *sp == '\0' || (sp[0] == '/' && sp[1] == '\0');
+    if (*sp == '\0') return pp[0] == '/' && pp[1] == '\0';
+    if (pp[0] == ':') {
+      const char *pend = strchr(pp, '/');
+      if (!pend) pend = pp + strlen(pp);
+      const char *send = strchr(sp, '/');
+      if (!send) send = sp + strlen(sp);
+      if (send == sp || p->n == ROUTE_MAX_PARAMS) return 0;
+      p->seg[p->n] = sp;
+      p->len[p->n] = (size_t)(send - sp);
+      p->n++;
+      pp = pend;
+      sp = send;
+      continue;
+    }
+    if (*pp != *sp) return 0;
+    pp++, sp++;
+  }
+}
+
+int route_param_i64(const route_params *p, int i, int64_t *out) {
+  if (i >= p->n || p->len[i] == 0 || p->len[i] > 18) return -1;
+  int64_t v = 0;
+  for (size_t k = 0; k < p->len[i]; k++) {
+    char ch = p->seg[i][k];
+    if (ch < '0' || ch > '9') return -1;
+    v = v * 10 + (ch - '0');
+  }
+  if (v <= 0) return -1;
+  *out = v;
+  return 0;
+}
+
+long route_param_str(const route_params *p, int i, char *buf, size_t cap) {
+  if (i >= p->n) return -1;
+  /* '+' is literal in a path, so decode %XX only. */
+  size_t n = 0;
+  for (size_t k = 0; k < p->len[i]; k++) {
+    char ch = p->seg[i][k];
+    if (ch == '%') {
+      long d = http_percent_decode(p->seg[i] + k, 3 <= p->len[i] - k ? 3 : p->len[i] - k, buf + n,
+                                   cap - n);
+      if (d != 1) return -1;
+      n++;
+      k += 2;
+      continue;
+    }
+    if (n + 1 >= cap) return -1;
+    buf[n++] = ch;
+  }
+  buf[n] = '\0';
+  return (long)n;
+}
+
+void router_dispatch(http_conn *c, http_request *req, void *ctx) {
+  app *a = ctx;
+  route_params p;
+  int path_matched = 0, cors = 0;
+  for (size_t i = 0; i < N_ROUTES; i++) {
+    const route *r = &routes[i];
+    if (!match(r->pattern, req->path, &p)) continue;
+    if (r->flags & ROUTE_CORS) cors = 1;
+    if (r->method != req->method) {
+      if (r->pattern[1] != '*') path_matched = 1;
+      continue;
+    }
+    http_conn_set_endpoint(c, (int)(r - routes) + 1);
+    if (r->flags & ROUTE_CORS) http_conn_set_cors(c);
+    if ((r->flags & ROUTE_ADMIN) && !app_admin_authorized(a, req)) {
+      http_respond_error(c, 401, "WWW-Authenticate: Bearer\r\n",
+                         "missing or wrong admin token (Authorization: Bearer <token>)");
+      return;
+    }
+    r->fn(a, c, req, &p);
+    return;
+  }
+  if (req->method == HTTP_OPTIONS && cors) {
+    http_conn_set_cors(c);
+    http_respond(c, 204, NULL,
+                 "Access-Control-Allow-Methods: POST, OPTIONS\r\n"
+                 "Access-Control-Allow-Headers: content-type, content-encoding, x-sentry-auth, "
+                 "authorization, sentry-trace, baggage\r\n"
+                 "Access-Control-Max-Age: 86400\r\n",
+                 NULL, 0);
+    return;
+  }
+  if (path_matched) {
+    http_respond_error(c, 405, NULL, "method not allowed for this path");
+    return;
+  }
+  http_respond_error(c, 404, NULL, "no such endpoint");
+}

@@ -1,0 +1,299 @@
+/* memqueries: workers list (leaking first, with a 3-hour sparkline) and one worker's chart
+ * data: points, lives, the fitted trend, alert markers and the top growing allocation sites.
+ * Views up to 7 days read the raw sample chunks (averaged per minute past 6 hours); longer
+ * ones, and ranges older than the raw samples, read the hourly rollups. */
+#include "sqlite/memqueries.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlite/chunks.h"
+#include "sqlite/memstore.h"
+#include "sqlite/queries.h"
+
+static json_t *num_or_null(sqlite3_stmt *s, int col) {
+  if (sqlite3_column_type(s, col) == SQLITE_NULL) return json_null();
+  return json_real(sqlite3_column_double(s, col));
+}
+
+static json_t *int_or_null(sqlite3_stmt *s, int col) {
+  if (sqlite3_column_type(s, col) == SQLITE_NULL) return json_null();
+  return json_integer(sqlite3_column_int64(s, col));
+}
+
+static json_t *sparkline(db *d, int64_t wid, double last_seen);
+
+#define WORKER_COLS                                                                                \
+  "id, name, host, service, pid, last_seen, rss_bytes, memory_limit_bytes, state,"                 \
+  " slope_bytes_per_hour, confidence, projected_limit_at, release, started_at, first_seen"
+
+static json_t *worker_row(sqlite3_stmt *s) {
+  json_t *o =
+      json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+                q_col_text(s, 1), "host", q_col_text(s, 2), "service", q_col_text(s, 3), "pid",
+                int_or_null(s, 4), "last_seen", q_time(sqlite3_column_double(s, 5)), "rss_bytes",
+                int_or_null(s, 6), "memory_limit_bytes", int_or_null(s, 7), "state",
+                q_col_text(s, 8), "slope_bytes_per_hour", num_or_null(s, 9), "confidence",
+                num_or_null(s, 10), "projected_limit_at", q_time(sqlite3_column_double(s, 11)),
+                "release", q_col_text(s, 12), "started_at", q_time(sqlite3_column_double(s, 13)),
+                "first_seen", q_time(sqlite3_column_double(s, 14)));
+  return o;
+}
+
+json_t *q_workers(db *d, int64_t project_id, double now) {
+  (void)now;
+  sqlite3_stmt *s = db_stmt(d, "SELECT " WORKER_COLS " FROM workers WHERE project_id=?"
+                               " ORDER BY state='leaking' DESC, projected_limit_at IS NULL,"
+                               " projected_limit_at, name LIMIT 5000");
+  if (!s) return NULL;
+  sqlite3_bind_int64(s, 1, project_id);
+  json_t *list = json_array();
+  int64_t ids[5000];
+  double seen[5000];
+  size_t n = 0;
+  while (sqlite3_step(s) == SQLITE_ROW && n < 5000) {
+    json_array_append_new(list, worker_row(s));
+    ids[n] = sqlite3_column_int64(s, 0);
+    seen[n] = sqlite3_column_double(s, 5);
+    n++;
+  }
+  sqlite3_reset(s);
+  for (size_t i = 0; i < n; i++)
+    json_object_set_new(json_array_get(list, i), "sparkline", sparkline(d, ids[i], seen[i]));
+  return json_pack("{s:o}", "workers", list);
+}
+
+typedef struct series {
+  double *ts, *v;
+  size_t n, cap;
+} series;
+
+/* Appends a point; returns 0, or 1 when out of memory (which stops a chunks_scan). */
+static int series_add(series *p, double ts, double v) {
+  if (p->n == p->cap) {
+    size_t cap = p->cap ? 2 * p->cap : 1024;
+    double *nt = realloc(p->ts, cap * sizeof *nt);
+    if (nt) p->ts = nt;
+    double *nv = nt ? realloc(p->v, cap * sizeof *nv) : NULL;
+    if (nv) p->v = nv;
+    if (!nt || !nv) return 1;
+    p->cap = cap;
+  }
+  p->ts[p->n] = ts;
+  p->v[p->n++] = v;
+  return 0;
+}
+
+static int add_raw(void *ctx, const memchunk_sample *s) {
+  return series_add(ctx, s->ts, (double)s->rss);
+}
+
+/* Averages raw samples (in time order, from chunks_scan) into buckets of width seconds, one
+ * point per non-empty bucket at its middle. */
+typedef struct binner {
+  series *out;
+  double width;
+  int64_t idx; /* the bucket being filled, when n > 0 */
+  double sum;
+  int64_t n;
+} binner;
+
+static int bin_flush(binner *b) {
+  if (!b->n) return 0;
+  int rc = series_add(b->out, ((double)b->idx + 0.5) * b->width, b->sum / (double)b->n);
+  b->sum = 0;
+  b->n = 0;
+  return rc;
+}
+
+static int bin_add(void *ctx, const memchunk_sample *s) {
+  binner *b = ctx;
+  int64_t idx = (int64_t)floor(s->ts / b->width);
+  if (b->n && idx != b->idx && bin_flush(b)) return 1;
+  if (!b->n) b->idx = idx;
+  b->sum += (double)s->rss;
+  b->n++;
+  return 0;
+}
+
+/* Raw samples of wid in [from, to] averaged per width seconds into out; 0 or -1. */
+static int raw_binned(db *d, int64_t wid, double from, double to, double width, series *out) {
+  binner b = {out, width, 0, 0, 0};
+  int rc = chunks_scan(d, wid, from, to, bin_add, &b);
+  if (bin_flush(&b)) rc = -1;
+  return rc == 0 ? 0 : -1;
+}
+
+static int min_rss(void *ctx, const memchunk_sample *s) {
+  double *m = ctx;
+  if (*m == 0 || (double)s->rss < *m) *m = (double)s->rss;
+  return 0;
+}
+
+/* The last 3 hours before last_seen in 3-minute means: 60 points at most. */
+static json_t *sparkline(db *d, int64_t wid, double last_seen) {
+  json_t *arr = json_array();
+  series pts = {0};
+  raw_binned(d, wid, last_seen - 3 * 3600, last_seen, 180, &pts);
+  for (size_t i = 0; i < pts.n; i++) json_array_append_new(arr, json_integer((json_int_t)pts.v[i]));
+  free(pts.ts);
+  free(pts.v);
+  return arr;
+}
+
+/* Points from one source: all of them when they fit in max_points, otherwise averaged into
+ * max_points equal-time buckets. Sources are bounded (raw <= 6 h, per-minute means of raw
+ * <= 7 days, hour rollups beyond or where no raw samples are left), so they fit in memory. */
+static json_t *points(db *d, int64_t wid, double from, double to, int64_t max_points) {
+  double span = to - from;
+  json_t *arr = json_array();
+  series pts = {0};
+  if (span <= 6 * 3600.0)
+    chunks_scan(d, wid, from, to, add_raw, &pts); /* raw samples, in time order */
+  else if (span <= 7 * 86400.0)
+    raw_binned(d, wid, from, to, 60, &pts);
+  if (pts.n == 0 && span > 6 * 3600.0) {
+    sqlite3_stmt *s = db_stmt(d, "SELECT t + 1800, rss_sum / n FROM rollup_hour WHERE worker=?"
+                                 " AND t >= ? - 3600 AND t <= ? ORDER BY t");
+    if (!s) return arr;
+    sqlite3_bind_int64(s, 1, wid);
+    sqlite3_bind_double(s, 2, from);
+    sqlite3_bind_double(s, 3, to);
+    while (sqlite3_step(s) == SQLITE_ROW &&
+           !series_add(&pts, sqlite3_column_double(s, 0), sqlite3_column_double(s, 1))) {
+    }
+    sqlite3_reset(s);
+  }
+  double *ts = pts.ts, *v = pts.v;
+  size_t n = pts.n;
+  if (n <= (size_t)max_points) {
+    for (size_t i = 0; i < n; i++)
+      json_array_append_new(arr, json_pack("[f, I]", ts[i], (json_int_t)v[i]));
+  } else {
+    double width = span / (double)max_points, bsum = 0, bts = 0;
+    int64_t bn = 0, bidx = -1;
+    for (size_t i = 0; i <= n; i++) {
+      int64_t idx = i < n ? (int64_t)((ts[i] - from) / width) : -2;
+      if (idx != bidx && bn) {
+        json_array_append_new(
+            arr, json_pack("[f, I]", bts / (double)bn, (json_int_t)(bsum / (double)bn)));
+        bsum = bts = 0;
+        bn = 0;
+      }
+      if (i == n) break;
+      bidx = idx;
+      bsum += v[i];
+      bts += ts[i];
+      bn++;
+    }
+  }
+  free(ts);
+  free(v);
+  return arr;
+}
+
+json_t *q_worker_memory(db *d, int64_t project_id, const char *name, double from, double to,
+                        int64_t max_points, int *not_found) {
+  sqlite3_stmt *s = db_stmt(d, "SELECT " WORKER_COLS ", a.latest, a.baseline FROM workers"
+                               " LEFT JOIN worker_allocations a ON a.worker = workers.id"
+                               " WHERE project_id=? AND name=?");
+  if (!s) return NULL;
+  sqlite3_bind_int64(s, 1, project_id);
+  sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(s) != SQLITE_ROW) {
+    sqlite3_reset(s);
+    *not_found = 1;
+    return NULL;
+  }
+  json_t *worker = worker_row(s);
+  int64_t wid = sqlite3_column_int64(s, 0);
+  double last_seen = sqlite3_column_double(s, 5);
+  double slope = sqlite3_column_double(s, 9);
+  int has_slope = sqlite3_column_type(s, 9) != SQLITE_NULL;
+  double projected = sqlite3_column_double(s, 11);
+  int64_t limit = sqlite3_column_int64(s, 7);
+  char state[24];
+  snprintf(state, sizeof state, "%s",
+           sqlite3_column_text(s, 8) ? (const char *)sqlite3_column_text(s, 8) : "");
+  int leaking = !strcmp(state, "leaking");
+  const char *top_txt = (const char *)sqlite3_column_text(s, 15);
+  const char *base_txt = (const char *)sqlite3_column_text(s, 16);
+  char *top_txt_copy = top_txt ? strdup(top_txt) : NULL;
+  char *base_txt_copy = base_txt ? strdup(base_txt) : NULL;
+  sqlite3_reset(s);
+  if (to <= 0) to = last_seen > 0 ? last_seen + 60 : 0;
+  if (from <= 0 || from >= to) from = to - 3600;
+
+  json_t *doc = json_object();
+  json_object_set_new(doc, "worker", worker);
+  json_object_set_new(doc, "from", json_real(from));
+  json_object_set_new(doc, "to", json_real(to));
+  json_object_set_new(doc, "points", points(d, wid, from, to, max_points));
+
+  json_t *lives = json_array();
+  /* The open (latest) life ends at the worker's last_seen: the writer does not move its
+   * last_ts on every batch (memstore.c, touch_life). */
+  s = db_stmt(d, "SELECT pid, started_at, first_ts, last_ts FROM (SELECT pid, started_at,"
+                 " first_ts, CASE WHEN first_ts = (SELECT max(first_ts) FROM worker_lives"
+                 " WHERE worker=?1) THEN max(last_ts, ?4) ELSE last_ts END AS last_ts"
+                 " FROM worker_lives WHERE worker=?1 AND first_ts <= ?3)"
+                 " WHERE last_ts >= ?2 ORDER BY first_ts");
+  if (s) {
+    sqlite3_bind_int64(s, 1, wid);
+    sqlite3_bind_double(s, 2, from);
+    sqlite3_bind_double(s, 3, to);
+    sqlite3_bind_double(s, 4, last_seen);
+    while (sqlite3_step(s) == SQLITE_ROW)
+      json_array_append_new(
+          lives, json_pack("{s:I, s:f, s:f, s:f}", "pid", (json_int_t)sqlite3_column_int64(s, 0),
+                           "started_at", sqlite3_column_double(s, 1), "first_ts",
+                           sqlite3_column_double(s, 2), "last_ts", sqlite3_column_double(s, 3)));
+    sqlite3_reset(s);
+  }
+  json_object_set_new(doc, "lives", lives);
+
+  /* The trend line: anchored on the floor (lowest sample) of the last hour and
+   * drawn back over the last 6 hours and forward to the projected limit. */
+  json_t *trend = json_null();
+  if (has_slope && last_seen > 0) {
+    double anchor = 0;
+    chunks_scan(d, wid, last_seen - 3600, last_seen, min_rss, &anchor);
+    double t0 = last_seen - 6 * 3600.0;
+    double t1 = leaking && projected > last_seen ? projected : last_seen;
+    json_decref(trend);
+    trend = json_pack("{s:f, s:f, s:f, s:f, s:f, s:o, s:o, s:s}", "slope_bytes_per_hour", slope,
+                      "from", t0, "to", t1, "intercept_at",
+                      anchor - slope * (last_seen - t0) / 3600.0, "anchor_rss", anchor,
+                      "projected_limit_at", projected > 0 ? json_real(projected) : json_null(),
+                      "memory_limit_bytes", limit > 0 ? json_integer(limit) : json_null(), "state",
+                      state[0] ? state : "insufficient_data");
+  }
+  json_object_set_new(doc, "trend", trend);
+
+  json_t *alerts = json_array();
+  s = db_stmt(d, "SELECT id, fired_at, resolved_at, summary FROM alerts WHERE project_id=? AND"
+                 " worker_id=? AND kind='memory_leak' AND fired_at <= ? AND"
+                 " (resolved_at IS NULL OR resolved_at >= ?) ORDER BY fired_at");
+  if (s) {
+    sqlite3_bind_int64(s, 1, project_id);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(s, 3, to);
+    sqlite3_bind_double(s, 4, from);
+    while (sqlite3_step(s) == SQLITE_ROW)
+      json_array_append_new(alerts, json_pack("{s:I, s:f, s:o, s:o}", "id",
+                                              (json_int_t)sqlite3_column_int64(s, 0), "fired_at",
+                                              sqlite3_column_double(s, 1), "resolved_at",
+                                              num_or_null(s, 2), "summary", q_col_text(s, 3)));
+    sqlite3_reset(s);
+  }
+  json_object_set_new(doc, "alerts", alerts);
+
+  /* Top growing allocation sites since the start of the current life. */
+  json_t *growing = memstore_top_growing(base_txt_copy, top_txt_copy, 10);
+  free(base_txt_copy);
+  free(top_txt_copy);
+  json_object_set_new(doc, "top_growing", growing);
+  return doc;
+}
