@@ -9,13 +9,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "sqlite/checkpointer.h"
+#include "util/container.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 
 struct writer {
   uv_loop_t *loop;
-  db *d;
+  store_tx *tx; /* the writer thread's connection */
   uv_thread_t thread;
   uv_async_t async; /* wakes the loop to run done() callbacks */
   pthread_mutex_t mu;
@@ -26,14 +26,13 @@ struct writer {
   size_t in_flight;                  /* accepted jobs whose done() has not run yet */
   int stopping;
   /* synchronous calls (start-up, shutdown) */
-  int (*sync_fn)(db *d, void *arg);
+  int (*sync_fn)(store_tx *tx, void *arg);
   void *sync_arg;
   int sync_rc, sync_pending;
   pthread_cond_t sync_cond;
-  int (*final)(db *d, void *arg); /* last step before the thread ends */
+  int (*final)(store_tx *tx, void *arg); /* last step before the thread ends */
   void *final_arg;
   writer_stats stats;
-  checkpointer *ckpt; /* NULL: SQLite checkpoints inline, at commits */
 };
 
 static int bucket(double v, const double *bounds, int n) {
@@ -43,61 +42,53 @@ static int bucket(double v, const double *bounds, int n) {
   return n;
 }
 
-/* Transaction control through the statement cache: parsed once, not once per job. */
-static int sql_ok(db *d, const char *sql) {
-  sqlite3_stmt *s = db_stmt(d, sql);
-  if (!s) return 0;
-  int rc = sqlite3_step(s);
-  sqlite3_reset(s);
-  return rc == SQLITE_DONE;
-}
-
 /* The batch's transaction is gone: every job that had succeeded failed after all. */
 static void undo_batch(writer *w, writer_job *batch) {
   for (writer_job *j = batch; j; j = j->next) {
     if (j->status < 0) continue;
-    if (j->status == WRITER_OK && j->undone) j->undone(j);
-    j->status = WRITER_EIO;
+    if (j->status == STORE_OK && j->undone) j->undone(j);
+    j->status = STORE_EIO;
   }
   w->stats.failed_commits++;
 }
 
 /* Runs one batch in a transaction. Each job has its own savepoint so that a refused job does
- * not undo the others. When COMMIT fails every job that had succeeded is marked WRITER_EIO. */
+ * not undo the others. When COMMIT fails every job that had succeeded is marked STORE_EIO. */
 static void run_batch(writer *w, writer_job *batch, size_t n) {
+  store_tx *tx = w->tx;
+  const store_ops *op = tx->ops;
   double t0 = time_mono();
-  int began = sql_ok(w->d, "BEGIN IMMEDIATE"), lost = 0;
+  int began = op->tx_begin(tx) == STORE_OK, lost = 0;
   for (writer_job *j = batch; j; j = j->next) {
     if (!began || lost) {
-      j->status = WRITER_EIO;
+      j->status = STORE_EIO;
       continue;
     }
-    if (!sql_ok(w->d, "SAVEPOINT job")) {
-      j->status = WRITER_EIO;
+    if (op->tx_savepoint(tx) != STORE_OK) {
+      j->status = STORE_EIO;
       continue;
     }
-    int rc = j->run(j, w->d);
-    if (rc != WRITER_OK && sqlite3_get_autocommit(db_handle(w->d))) {
-      /* SQLite rolled the whole transaction back (SQLITE_FULL, I/O errors): nothing of this
-       * batch is stored, and a SAVEPOINT now would open (and RELEASE commit) a new one. */
-      log_error("transaction rolled back", "err=\"%s\" jobs=%zu", sqlite3_errmsg(db_handle(w->d)),
-                n);
+    int rc = j->run(j, tx);
+    if (rc != STORE_OK && op->tx_lost(tx)) {
+      /* The backend rolled the whole transaction back (SQLite on SQLITE_FULL and I/O errors):
+       * nothing of this batch is stored. */
+      log_error("transaction rolled back", "err=\"%s\" jobs=%zu", op->tx_error(tx), n);
       lost = 1;
-      j->status = WRITER_EIO;
+      j->status = STORE_EIO;
       continue;
     }
-    if (rc != WRITER_OK) sql_ok(w->d, "ROLLBACK TO job");
-    sql_ok(w->d, "RELEASE job");
+    if (rc != STORE_OK) op->tx_rollback_to(tx);
+    op->tx_release(tx);
     j->status = rc;
   }
   if (lost) {
     undo_batch(w, batch);
-  } else if (began && !sql_ok(w->d, "COMMIT")) {
-    log_error("commit failed", "err=\"%s\" jobs=%zu", sqlite3_errmsg(db_handle(w->d)), n);
-    sql_ok(w->d, "ROLLBACK");
+  } else if (began && op->tx_commit(tx) != STORE_OK) {
+    log_error("commit failed", "err=\"%s\" jobs=%zu", op->tx_error(tx), n);
+    op->tx_rollback(tx);
     undo_batch(w, batch);
   } else if (!began) {
-    log_error("begin failed", "err=\"%s\"", sqlite3_errmsg(db_handle(w->d)));
+    log_error("begin failed", "err=\"%s\"", op->tx_error(tx));
     w->stats.failed_commits++;
   }
   double dt = time_mono() - t0;
@@ -111,6 +102,15 @@ static void run_batch(writer *w, writer_job *batch, size_t n) {
   if (dt > 1.0) log_warn("slow commit", "seconds=%.3f jobs=%zu", dt, n);
 }
 
+/* Runs fn in a transaction of its own; its status, or STORE_EIO when BEGIN or COMMIT failed. */
+static int run_alone(store_tx *tx, int (*fn)(store_tx *tx, void *arg), void *arg) {
+  if (tx->ops->tx_begin(tx) != STORE_OK) return STORE_EIO;
+  int rc = fn(tx, arg);
+  if (rc >= 0 && tx->ops->tx_commit(tx) != STORE_OK) rc = STORE_EIO;
+  if (rc < 0) tx->ops->tx_rollback(tx);
+  return rc;
+}
+
 static void writer_thread(void *arg) {
   writer *w = arg;
   pthread_mutex_lock(&w->mu);
@@ -118,12 +118,7 @@ static void writer_thread(void *arg) {
     while (!w->head && !w->sync_pending && !w->stopping) pthread_cond_wait(&w->cond, &w->mu);
     if (w->sync_pending) {
       pthread_mutex_unlock(&w->mu);
-      int rc = -1;
-      if (sql_ok(w->d, "BEGIN IMMEDIATE")) {
-        rc = w->sync_fn(w->d, w->sync_arg);
-        if (rc == 0 && !sql_ok(w->d, "COMMIT")) rc = -1;
-        if (rc != 0) sql_ok(w->d, "ROLLBACK");
-      }
+      int rc = run_alone(w->tx, w->sync_fn, w->sync_arg);
       pthread_mutex_lock(&w->mu);
       w->sync_rc = rc;
       w->sync_pending = 0;
@@ -133,12 +128,7 @@ static void writer_thread(void *arg) {
     if (!w->head) { /* stopping and drained */
       if (w->final) {
         pthread_mutex_unlock(&w->mu);
-        if (sql_ok(w->d, "BEGIN IMMEDIATE")) {
-          if (w->final(w->d, w->final_arg) == 0)
-            sql_ok(w->d, "COMMIT");
-          else
-            sql_ok(w->d, "ROLLBACK");
-        }
+        run_alone(w->tx, w->final, w->final_arg);
         pthread_mutex_lock(&w->mu);
       }
       break;
@@ -180,31 +170,32 @@ static void on_async(uv_async_t *a) {
   }
 }
 
-writer *writer_start(uv_loop_t *loop, db *d, size_t queue_cap, size_t max_batch) {
+writer *writer_start(uv_loop_t *loop, store *st, size_t queue_cap, size_t max_batch) {
   writer *w = calloc(1, sizeof *w);
-  if (!w) {
-    db_close(d);
-    return NULL;
-  }
+  if (!w) return NULL;
   w->loop = loop;
-  w->d = d;
   w->cap = queue_cap;
   w->max_batch = max_batch;
+  int rc = st->ops->writer_open(st, &w->tx);
+  if (rc != STORE_OK) {
+    log_error("cannot open the writer's connection", "err=\"%s\"", store_status_text(rc));
+    free(w);
+    return NULL;
+  }
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cond, NULL);
   pthread_cond_init(&w->sync_cond, NULL);
   if (uv_async_init(loop, &w->async, on_async) != 0) goto fail;
-  const char *path = sqlite3_db_filename(db_handle(d), "main");
-  if (path && path[0]) w->ckpt = checkpointer_start(path);
-  if (w->ckpt) checkpointer_attach(w->ckpt, db_handle(d));
   if (uv_thread_create(&w->thread, writer_thread, w) != 0) {
     uv_close((uv_handle_t *)&w->async, NULL);
     goto fail;
   }
   return w;
 fail:
-  checkpointer_stop(w->ckpt);
-  db_close(d);
+  w->tx->ops->writer_close(w->tx);
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cond);
+  pthread_cond_destroy(&w->sync_cond);
   free(w);
   return NULL;
 }
@@ -250,10 +241,11 @@ void writer_get_stats(writer *w, writer_stats *out) {
   out->queue_depth = w->depth;
   out->queue_cap = w->cap;
   pthread_mutex_unlock(&w->mu);
-  if (w->ckpt) checkpointer_get_stats(w->ckpt, &out->checkpoints);
+  w->tx->ops->maintenance_stats(w->tx, &out->maint_runs, &out->maint_inline_runs,
+                                &out->maint_failures, &out->maint_pages, &out->maint_seconds_sum);
 }
 
-int writer_call_sync(writer *w, int (*fn)(db *d, void *arg), void *arg) {
+int writer_call_sync(writer *w, int (*fn)(store_tx *tx, void *arg), void *arg) {
   pthread_mutex_lock(&w->mu);
   while (w->sync_pending) pthread_cond_wait(&w->sync_cond, &w->mu);
   w->sync_fn = fn;
@@ -266,7 +258,7 @@ int writer_call_sync(writer *w, int (*fn)(db *d, void *arg), void *arg) {
   return rc;
 }
 
-void writer_stop(writer *w, int (*final)(db *d, void *arg), void *arg) {
+void writer_stop(writer *w, int (*final)(store_tx *tx, void *arg), void *arg) {
   pthread_mutex_lock(&w->mu);
   w->final = final;
   w->final_arg = arg;
@@ -277,9 +269,7 @@ void writer_stop(writer *w, int (*final)(db *d, void *arg), void *arg) {
   on_async(&w->async); /* the last batch's done() callbacks */
   uv_close((uv_handle_t *)&w->async, NULL);
   uv_run(w->loop, UV_RUN_NOWAIT);
-  checkpointer_stop(w->ckpt);
-  sql_ok(w->d, "PRAGMA wal_checkpoint(TRUNCATE)");
-  db_close(w->d);
+  w->tx->ops->writer_close(w->tx);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cond);
   pthread_cond_destroy(&w->sync_cond);

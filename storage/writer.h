@@ -11,27 +11,17 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "sqlite/checkpointer.h"
-#include "sqlite/db.h"
-
-/* Statuses a job ends with (job->status in done()). */
-enum {
-  WRITER_OK = 0,
-  WRITER_DUPLICATE = 1,    /* run() asked for its savepoint to be undone; not an error */
-  WRITER_EINVAL = -22,     /* run() refused the data: answer 400 */
-  WRITER_ENOTFOUND = -2,   /* run() found nothing to change: answer 404 */
-  WRITER_EIO = -5,         /* SQLite failed (disk full, I/O): answer 503 */
-  WRITER_ESHUTDOWN = -108, /* the writer is stopping */
-};
+#include "store.h"
 
 typedef struct writer_job writer_job;
 struct writer_job {
-  /* Runs on the writer thread inside a transaction. Returns WRITER_OK, WRITER_DUPLICATE (undo
-   * this job's writes, still a success), or a negative WRITER_E* (undo, report failure). */
-  int (*run)(writer_job *job, db *d);
+  /* Runs on the writer thread inside a transaction, with what the job itself holds and tx; it
+   * must not reach into loop-thread state. Returns STORE_OK, STORE_DUPLICATE (undo this job's
+   * writes, still a success), or a negative STORE_E* (undo, report failure). */
+  int (*run)(writer_job *job, store_tx *tx);
   /* Runs on the loop thread after the batch committed (or failed). Owns the job's memory. */
   void (*done)(writer_job *job);
-  /* Optional; writer thread. Called when run() returned WRITER_OK but its writes were undone
+  /* Optional; writer thread. Called when run() returned STORE_OK but its writes were undone
    * anyway (the transaction rolled back or failed to commit), for a job that caches what it
    * wrote. */
   void (*undone)(writer_job *job);
@@ -47,12 +37,14 @@ typedef struct writer_stats {
   uint64_t batch_size_buckets[8]; /* <=1, <=4, <=16, <=64, <=256, <=1024, <=4096, more */
   uint64_t commit_us_buckets[8];  /* <=1ms, <=2, <=5, <=10, <=25, <=50, <=100, more */
   double commit_seconds_sum;
-  checkpointer_stats checkpoints; /* zero when SQLite checkpoints inline */
+  /* the backend's background maintenance (SQLite: checkpoints), zero where there is none */
+  uint64_t maint_runs, maint_inline_runs, maint_failures, maint_pages;
+  double maint_seconds_sum;
 } writer_stats;
 
-/* Creates the writer on loop with an open writer db (ownership of d passes to the writer, even
- * on failure). queue_cap jobs may wait; at most max_batch go in one transaction. */
-writer *writer_start(uv_loop_t *loop, db *d, size_t queue_cap, size_t max_batch);
+/* Creates the writer on loop: opens the store's writer connection and starts the thread.
+ * queue_cap jobs may wait; at most max_batch go in one transaction. NULL on failure (logged). */
+writer *writer_start(uv_loop_t *loop, store *s, size_t queue_cap, size_t max_batch);
 
 /* Loop thread. Returns 0, or UV_EBUSY when the queue is full, or UV_ECANCELED when stopping;
  * on error done() is not called and the caller still owns the job. */
@@ -63,13 +55,14 @@ size_t writer_queue_depth(writer *w);
 int writer_queue_full(writer *w);
 void writer_get_stats(writer *w, writer_stats *out);
 
-/* Runs fn(d, arg) on the writer thread in its own transaction, outside any batch, and waits
- * for it (for start-up and shutdown work only, never on the loop while serving). */
-int writer_call_sync(writer *w, int (*fn)(db *d, void *arg), void *arg);
+/* Runs fn(tx, arg) on the writer thread in its own transaction, outside any batch, and waits
+ * for it (for start-up and shutdown work only, never on the loop while serving). Returns fn's
+ * status, or STORE_EIO when the transaction could not begin or commit. */
+int writer_call_sync(writer *w, int (*fn)(store_tx *tx, void *arg), void *arg);
 
-/* Drains the queue (every submitted job is committed and its done() called), runs final(d, arg)
- * (may be NULL) on the writer thread in one last transaction, then stops the thread and closes
- * the database. Call on the loop thread. */
-void writer_stop(writer *w, int (*final)(db *d, void *arg), void *arg);
+/* Drains the queue (every submitted job is committed and its done() called), runs final(tx,
+ * arg) (may be NULL) on the writer thread in one last transaction, then stops the thread and
+ * closes the writer's connection. Call on the loop thread. */
+void writer_stop(writer *w, int (*final)(store_tx *tx, void *arg), void *arg);
 
 #endif

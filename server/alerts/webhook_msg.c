@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "store.h"
 #include "util/crypto.h"
-#include "sqlite/outbox.h"
 #include "util/timefmt.h"
 
 #define SECRET_MIN    24 /* bytes of key in a whsec_ secret */
@@ -467,8 +467,8 @@ int webhook_msg_sign(const char *secret, const char *msg_id, long long ts, const
 
 int webhook_msg_url_check(const char *url, char *why, size_t cap) {
   size_t n = url ? strlen(url) : 0;
-  if (n == 0 || n > OUTBOX_URL_MAX) {
-    snprintf(why, cap, "url: must be a string of 1 to %d characters", OUTBOX_URL_MAX);
+  if (n == 0 || n > STORE_URL_MAX) {
+    snprintf(why, cap, "url: must be a string of 1 to %d characters", STORE_URL_MAX);
     return -1;
   }
   for (size_t i = 0; i < n; i++) {

@@ -1,76 +1,101 @@
-/* api: management endpoints. Loop thread validates and answers; reads run on the reader pool
- * (query + serialisation), writes go through the writer. Every error is {"detail"} with the
- * right status. */
+/* api: management endpoints. The loop validates and answers; reads run on the reader pool
+ * (query + serialisation) with only their own typed parameters; writes go through the writer.
+ * Every error is {"detail"} with the status core/status.c maps. */
 #include "api/api.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts/alerts.h"
+#include "core/status.h"
+#include "util/container.h"
 #include "util/crypto.h"
-#include "sqlite/events_store.h"
-#include "sqlite/queries.h"
+#include "util/hex.h"
+#include "util/timefmt.h"
 
 /* --- reads ------------------------------------------------------------------------------- */
 
-static int read_run(reader_req *rr, db *d) {
+static int read_run(reader_req *rr, store_rd *rd) {
   api_read *r = container_of(rr, api_read, rr);
-  int rc = r->query(d, r);
+  int rc = r->query(r, rd);
   if (r->result) {
-    r->out = json_dumps(r->result, JSON_COMPACT);
-    r->out_len = r->out ? strlen(r->out) : 0;
+    if (rc == STORE_OK) {
+      r->out = json_dumps(r->result, JSON_COMPACT);
+      r->out_len = r->out ? strlen(r->out) : 0;
+      if (!r->out) rc = STORE_ENOMEM;
+    }
     json_decref(r->result);
     r->result = NULL;
   }
   return rc;
 }
 
-static void read_done(reader_req *rr, int rc) {
-  api_read *r = container_of(rr, api_read, rr);
-  if (r->out && r->status == 200 && rc == 0) {
-    http_respond_take(r->c, 200, "application/json", "Cache-Control: no-store\r\n", r->out,
-                      r->out_len);
-    r->out = NULL;
-  } else if (r->status != 200) {
-    http_respond_error(r->c, r->status, NULL, r->detail);
-  } else {
-    http_respond_error(r->c, 503, "Retry-After: 1\r\n", "database read failed");
-  }
+void api_read_free(api_read *r) {
+  if (!r) return;
+  if (r->cleanup) r->cleanup(r);
+  json_decref(r->result);
   free(r->out);
   free(r);
 }
 
-api_read *api_read_new(app *a, http_conn *c, int (*query)(db *d, api_read *r)) {
-  api_read *r = calloc(1, sizeof *r);
+static void read_done(reader_req *rr, int rc) {
+  api_read *r = container_of(rr, api_read, rr);
+  if (rc == STORE_OK && r->out) {
+    http_respond_take(r->c, 200, "application/json", "Cache-Control: no-store\r\n", r->out,
+                      r->out_len);
+    r->out = NULL;
+  } else {
+    status_respond(r->c, rc == STORE_OK ? STORE_EIO : rc, r->what, NULL);
+  }
+  api_read_free(r);
+}
+
+void *api_read_new(http_conn *c, size_t size, const char *what,
+                   int (*query)(api_read *r, store_rd *rd)) {
+  api_read *r = calloc(1, size);
   if (!r) {
-    http_respond_error(c, 503, NULL, "out of memory");
+    http_respond_error(c, 503, "Retry-After: 1\r\n", "out of memory");
     return NULL;
   }
-  r->a = a;
   r->c = c;
+  r->what = what;
   r->query = query;
-  r->status = 200;
   r->rr.run = read_run;
   r->rr.done = read_done;
   return r;
 }
 
-void api_read_submit(api_read *r) {
-  if (reader_submit(r->a->reader, &r->rr) != 0) {
+void api_read_submit(app *a, api_read *r) {
+  if (reader_submit(a->reader, &r->rr) != 0) {
     http_respond_error(r->c, 503, "Retry-After: 1\r\n", "server busy");
-    free(r);
+    api_read_free(r);
   }
 }
 
-static int not_found(api_read *r, const char *what) {
-  r->status = 404;
-  snprintf(r->detail, sizeof r->detail, "%s not found", what);
+/* "<id>" or "<value>:<id>": the only forms the lists give out (store_json_page). */
+static int parse_cursor(const char *c, int with_key, store_page *page) {
+  const char *id_text = c;
+  char *end;
+  if (with_key) {
+    page->key = strtod(c, &end);
+    if (end == c || *end != ':' || !isfinite(page->key)) return -1;
+    id_text = end + 1;
+  }
+  if (*id_text < '1' || *id_text > '9') return -1;
+  errno = 0;
+  long long id = strtoll(id_text, &end, 10);
+  if (*end || errno || id <= 0) return -1;
+  page->id = id;
+  page->has_cursor = 1;
   return 0;
 }
 
-int api_paging(http_conn *c, http_request *req, int dflt, int max, int64_t *limit, char *cursor,
-               size_t cursor_cap) {
-  char buf[32];
-  *limit = dflt;
+int api_paging(http_conn *c, http_request *req, int dflt, int max, int with_key, store_page *page) {
+  char buf[80];
+  memset(page, 0, sizeof *page);
+  page->limit = dflt;
   if (http_query_get(req, "limit", buf, sizeof buf) >= 0) {
     char *end;
     long v = strtol(buf, &end, 10);
@@ -80,14 +105,27 @@ int api_paging(http_conn *c, http_request *req, int dflt, int max, int64_t *limi
       http_respond_error(c, 400, NULL, msg);
       return -1;
     }
-    *limit = v;
+    page->limit = v;
   }
-  if (http_query_get(req, "cursor", cursor, cursor_cap) < 0) cursor[0] = '\0';
+  long n = http_query_get(req, "cursor", buf, sizeof buf);
+  int present = n >= 0 || (req->query_len && (memmem(req->query, req->query_len, "cursor=", 7)));
+  if (present && n != 0 && (n < 0 || parse_cursor(buf, with_key, page))) {
+    http_respond_error(c, 400, NULL, "cursor: not one this server gave out (use next_cursor)");
+    return -1;
+  }
   return 0;
 }
 
-json_t *api_body_object(app *a, http_conn *c, http_request *req) {
-  (void)a;
+void api_respond_json(http_conn *c, int status, json_t *doc) {
+  char *out = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+  json_decref(doc);
+  if (out)
+    http_respond_take(c, status, "application/json", NULL, out, strlen(out));
+  else
+    http_respond_error(c, 503, "Retry-After: 1\r\n", "out of memory");
+}
+
+json_t *api_body_object(http_conn *c, http_request *req) {
   json_error_t jerr;
   json_t *doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
   if (!doc || !json_is_object(doc)) {
@@ -99,10 +137,6 @@ json_t *api_body_object(app *a, http_conn *c, http_request *req) {
     return NULL;
   }
   return doc;
-}
-
-void api_format_dsn(app *a, const char *public_key, int64_t project_id, char *buf, size_t cap) {
-  q_format_dsn(a->cfg->public_url, public_key, project_id, buf, cap);
 }
 
 int api_param_id(http_conn *c, const route_params *p, const char *what, int64_t *id) {
@@ -121,71 +155,56 @@ int api_param_project(app *a, http_conn *c, const route_params *p, int64_t *id) 
 
 /* --- projects ---------------------------------------------------------------------------- */
 
-static int q_list_projects(db *d, api_read *r) {
-  r->result = q_projects(d, r->a->cfg->public_url);
-  return r->result ? 0 : -1;
+typedef struct project_read {
+  api_read base;
+  int64_t id;
+  char public_url[512]; /* for the DSNs: the config's, copied so the pool never reads the app */
+} project_read;
+
+static int q_projects(api_read *r, store_rd *rd) {
+  project_read *q = container_of(r, project_read, base);
+  return rd->ops->read_projects(rd, q->public_url, &r->result);
+}
+
+static int q_project(api_read *r, store_rd *rd) {
+  project_read *q = container_of(r, project_read, base);
+  return rd->ops->read_project(rd, q->id, q->public_url, &r->result);
+}
+
+static int q_stats(api_read *r, store_rd *rd) {
+  project_read *q = container_of(r, project_read, base);
+  return rd->ops->read_project_stats(rd, q->id, &r->result);
+}
+
+static void project_read_submit(app *a, http_conn *c, int64_t id,
+                                int (*query)(api_read *r, store_rd *rd)) {
+  project_read *q = api_read_new(c, sizeof *q, "project", query);
+  if (!q) return;
+  q->id = id;
+  snprintf(q->public_url, sizeof q->public_url, "%s", a->cfg->public_url);
+  api_read_submit(a, &q->base);
 }
 
 void api_project_list(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)req, (void)p;
-  api_read *r = api_read_new(a, c, q_list_projects);
-  if (r) api_read_submit(r);
-}
-
-static int q_get_project(db *d, api_read *r) {
-  int nf = 0;
-  r->result = q_project(d, r->id[0], r->a->cfg->public_url, &nf);
-  if (nf) return not_found(r, "project");
-  return r->result ? 0 : -1;
+  project_read_submit(a, c, 0, q_projects);
 }
 
 void api_project_get(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)req;
   int64_t id;
   if (api_param_project(a, c, p, &id)) return;
-  api_read *r = api_read_new(a, c, q_get_project);
-  if (!r) return;
-  r->id[0] = id;
-  api_read_submit(r);
-}
-
-static int q_stats(db *d, api_read *r) {
-  r->result = q_project_stats(d, r->id[0]);
-  return r->result ? 0 : -1;
+  project_read_submit(a, c, id, q_project);
 }
 
 void api_project_stats(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)req;
   int64_t id;
   if (api_param_project(a, c, p, &id)) return;
-  api_read *r = api_read_new(a, c, q_stats);
-  if (!r) return;
-  r->id[0] = id;
-  api_read_submit(r);
+  project_read_submit(a, c, id, q_stats);
 }
 
-/* A management write: run() on the writer, then after() on the loop answers. */
-typedef struct api_write {
-  writer_job job;
-  app *a;
-  http_conn *c;
-  int64_t id;
-  int64_t num;
-  char name[256];
-  char key[APP_KEY_MAX + 1];
-  char status[16];
-} api_write;
-
-static api_write *write_new(app *a, http_conn *c) {
-  api_write *w = calloc(1, sizeof *w);
-  if (!w)
-    http_respond_error(c, 503, NULL, "out of memory");
-  else
-    w->a = a, w->c = c;
-  return w;
-}
-
-void api_write_submit(app *a, http_conn *c, writer_job *job, int (*run)(writer_job *, db *),
+void api_write_submit(app *a, http_conn *c, writer_job *job, int (*run)(writer_job *, store_tx *),
                       void (*done)(writer_job *), void *owner) {
   job->run = run;
   job->done = done;
@@ -195,56 +214,52 @@ void api_write_submit(app *a, http_conn *c, writer_job *job, int (*run)(writer_j
   }
 }
 
-static void write_submit(api_write *w, int (*run)(writer_job *, db *), void (*done)(writer_job *)) {
-  api_write_submit(w->a, w->c, &w->job, run, done, w);
-}
+typedef struct project_write {
+  writer_job job;
+  app *a; /* loop thread only (done) */
+  http_conn *c;
+  int64_t id;
+  int64_t rate_limit; /* -1: null */
+  double now;
+  char name[256];
+  char key[APP_KEY_MAX + 1];
+} project_write;
 
-int api_respond_write_error(http_conn *c, int status, const char *what, const char *conflict) {
-  if (status >= 0) return 0;
-  char msg[64];
-  if (status == WRITER_ENOTFOUND) {
-    snprintf(msg, sizeof msg, "%s not found", what);
-    http_respond_error(c, 404, NULL, msg);
-  } else if (status == WRITER_EINVAL) {
-    http_respond_error(c, 409, NULL, conflict);
-  } else {
-    http_respond_error(c, 503, "Retry-After: 5\r\n", "storage unavailable, retry later");
-  }
-  return 1;
-}
-
-static int write_failed(api_write *w, const char *what) {
-  if (!api_respond_write_error(w->c, w->job.status, what, "id or public_key already in use"))
-    return 0;
-  free(w);
-  return 1;
-}
-
-static int run_project_create(writer_job *j, db *d) {
-  api_write *w = container_of(j, api_write, job);
-  return store_project_create(d, w->name, w->key, app_now(), &w->id);
+static int run_project_create(writer_job *j, store_tx *tx) {
+  project_write *w = container_of(j, project_write, job);
+  return tx->ops->project_create(tx, w->name, w->key, w->now, &w->id);
 }
 
 static void done_project_create(writer_job *j) {
-  api_write *w = container_of(j, api_write, job);
-  if (write_failed(w, "project")) return;
-  app_key_add(w->a, w->id, w->key, -1);
-  char dsn[600];
-  api_format_dsn(w->a, w->key, w->id, dsn, sizeof dsn);
-  json_t *doc = json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)w->id, "name", w->name,
-                          "public_key", w->key, "dsn", dsn);
-  char *out = json_dumps(doc, JSON_COMPACT);
-  json_decref(doc);
-  if (out)
-    http_respond_take(w->c, 201, "application/json", NULL, out, strlen(out));
-  else
-    http_respond_error(w->c, 503, NULL, "out of memory");
+  project_write *w = container_of(j, project_write, job);
+  if (!status_respond(w->c, j->status, "project", "id or public_key already in use")) {
+    if (app_key_add(w->a, w->id, w->key, -1)) {
+      /* Stored but not in the key table: a restart loads it; say so rather than pretend. */
+      http_respond_error(w->c, 503, "Retry-After: 1\r\n",
+                         "project stored, but its key is not active until a restart");
+    } else {
+      char dsn[600];
+      store_format_dsn(w->a->cfg->public_url, w->key, w->id, dsn, sizeof dsn);
+      api_respond_json(w->c, 201,
+                       json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)w->id, "name", w->name,
+                                 "public_key", w->key, "dsn", dsn));
+    }
+  }
   free(w);
+}
+
+static project_write *project_write_new(app *a, http_conn *c) {
+  project_write *w = calloc(1, sizeof *w);
+  if (!w)
+    http_respond_error(c, 503, "Retry-After: 1\r\n", "out of memory");
+  else
+    w->a = a, w->c = c, w->now = time_wall();
+  return w;
 }
 
 void api_project_create(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)p;
-  json_t *doc = api_body_object(a, c, req);
+  json_t *doc = api_body_object(c, req);
   if (!doc) return;
   const char *name = json_string_value(json_object_get(doc, "name"));
   size_t nl = name ? strlen(name) : 0;
@@ -253,12 +268,6 @@ void api_project_create(app *a, http_conn *c, http_request *req, const route_par
     http_respond_error(c, 400, NULL, "name: must be a string of 1 to 100 characters");
     return;
   }
-  api_write *w = write_new(a, c);
-  if (!w) {
-    json_decref(doc);
-    return;
-  }
-  snprintf(w->name, sizeof w->name, "%s", name);
   /* Optional: keep the id and key of an existing Sentry DSN, so only its host changes. */
   json_t *jid = json_object_get(doc, "id"), *jkey = json_object_get(doc, "public_key");
   const char *key = json_string_value(jkey);
@@ -273,49 +282,52 @@ void api_project_create(app *a, http_conn *c, http_request *req, const route_par
     bad = "public_key: already in use";
   if (bad) {
     json_decref(doc);
-    free(w);
     http_respond_error(c, strstr(bad, "in use") ? 409 : 400, NULL, bad);
     return;
   }
+  project_write *w = project_write_new(a, c);
+  if (!w) {
+    json_decref(doc);
+    return;
+  }
+  snprintf(w->name, sizeof w->name, "%s", name);
   w->id = jid ? json_integer_value(jid) : 0;
+  json_decref(doc); /* name and key are copied (key below, before anything else) */
   if (key) {
     snprintf(w->key, sizeof w->key, "%s", key);
   } else {
     uint8_t raw[16];
     if (random_bytes(raw, sizeof raw)) {
-      json_decref(doc);
       free(w);
       http_respond_error(c, 503, NULL, "no randomness available");
       return;
     }
     hex_encode(raw, sizeof raw, w->key);
   }
-  json_decref(doc);
-  write_submit(w, run_project_create, done_project_create);
+  api_write_submit(a, c, &w->job, run_project_create, done_project_create, w);
 }
 
-static int run_project_update(writer_job *j, db *d) {
-  api_write *w = container_of(j, api_write, job);
-  return store_project_set_rate_limit(d, w->id, w->num);
+static int run_project_update(writer_job *j, store_tx *tx) {
+  project_write *w = container_of(j, project_write, job);
+  return tx->ops->project_set_rate_limit(tx, w->id, w->rate_limit);
 }
 
 static void done_project_update(writer_job *j) {
-  api_write *w = container_of(j, api_write, job);
-  if (write_failed(w, "project")) return;
-  project_key *k = app_key_for_project(w->a, w->id);
-  if (k) k->rate_limit_per_minute = w->num;
-  char body[128];
-  int n = snprintf(body, sizeof body, "{\"id\":%lld,\"rate_limit_per_minute\":", (long long)w->id);
-  n += w->num >= 0 ? snprintf(body + n, sizeof body - (size_t)n, "%lld}", (long long)w->num)
-                   : snprintf(body + n, sizeof body - (size_t)n, "null}");
-  http_respond(w->c, 200, "application/json", NULL, body, (size_t)n);
+  project_write *w = container_of(j, project_write, job);
+  if (!status_respond(w->c, j->status, "project", NULL)) {
+    project_key *k = app_key_for_project(w->a, w->id);
+    if (k) k->rate_limit_per_minute = w->rate_limit;
+    json_t *rl = w->rate_limit >= 0 ? json_integer(w->rate_limit) : json_null();
+    api_respond_json(w->c, 200,
+                     json_pack("{s:I, s:o}", "id", (json_int_t)w->id, "rate_limit_per_minute", rl));
+  }
   free(w);
 }
 
 void api_project_update(app *a, http_conn *c, http_request *req, const route_params *p) {
   int64_t id;
   if (api_param_project(a, c, p, &id)) return;
-  json_t *doc = api_body_object(a, c, req);
+  json_t *doc = api_body_object(c, req);
   if (!doc) return;
   json_t *rl = json_object_get(doc, "rate_limit_per_minute");
   if (!rl || !(json_is_null(rl) || (json_is_integer(rl) && json_integer_value(rl) >= 0))) {
@@ -324,104 +336,117 @@ void api_project_update(app *a, http_conn *c, http_request *req, const route_par
                        "rate_limit_per_minute: must be a non-negative integer or null");
     return;
   }
-  api_write *w = write_new(a, c);
+  project_write *w = project_write_new(a, c);
   if (w) {
     w->id = id;
-    w->num = json_is_null(rl) ? -1 : json_integer_value(rl);
-    write_submit(w, run_project_update, done_project_update);
+    w->rate_limit = json_is_null(rl) ? -1 : json_integer_value(rl);
+    api_write_submit(a, c, &w->job, run_project_update, done_project_update, w);
   }
   json_decref(doc);
 }
 
 /* --- issues and events ---------------------------------------------------------------------- */
 
-static int q_list_issues(db *d, api_read *r) {
-  issue_filter f = {.project_id = r->id[0],
-                    .status = r->str[0][0] ? r->str[0] : NULL,
-                    .sort = r->str[1],
-                    .query = r->str[2][0] ? r->str[2] : NULL,
-                    .cursor = r->str[3],
-                    .level = r->str[4][0] ? r->str[4] : NULL,
-                    .limit = r->id[1],
-                    .now = r->num[0]};
-  int bad = 0;
-  r->result = q_issues(d, &f, &bad);
-  if (bad) {
-    r->status = 400;
-    snprintf(r->detail, sizeof r->detail, "cursor: not one this server gave out");
-    return 0;
+typedef struct issue_read {
+  api_read base;
+  int64_t id; /* issue, or project for lists and events */
+  store_issue_query q;
+  store_page page;
+  uint8_t event_id[16];
+  char status[16], sort[16], level[16], text[256];
+} issue_read;
+
+static int q_issues(api_read *r, store_rd *rd) {
+  issue_read *q = container_of(r, issue_read, base);
+  return rd->ops->read_issues(rd, &q->q, &r->result);
+}
+
+/* A query parameter that must be one of the choices (NULL-terminated; the first is the
+ * default). Copies it into buf; answers 400 and returns -1 otherwise. */
+static int query_choice(http_conn *c, http_request *req, const char *name,
+                        const char *const *choices, char *buf, size_t cap) {
+  long n = http_query_get(req, name, buf, cap);
+  if (n < 0) snprintf(buf, cap, "%s", choices[0]);
+  for (size_t i = 0; choices[i]; i++) {
+    if (!strcmp(buf, choices[i])) return 0;
   }
-  return r->result ? 0 : -1;
+  char msg[200];
+  int k = snprintf(msg, sizeof msg, "%s: must be", name);
+  for (size_t i = 0; choices[i] && k > 0 && (size_t)k < sizeof msg; i++)
+    k += snprintf(msg + k, sizeof msg - (size_t)k, "%s %s", i ? (choices[i + 1] ? "," : " or") : "",
+                  choices[i]);
+  http_respond_error(c, 400, NULL, msg);
+  return -1;
 }
 
 void api_issue_list(app *a, http_conn *c, http_request *req, const route_params *p) {
+  static const char *const statuses[] = {"unresolved", "resolved", "ignored", "all", NULL};
+  static const char *const sorts[] = {"last_seen", "first_seen", "count", NULL};
   int64_t id;
   if (api_param_project(a, c, p, &id)) return;
-  api_read *r = api_read_new(a, c, q_list_issues);
-  if (!r) return;
-  r->id[0] = id;
-  r->num[0] = req->received_at;
-  char status[32] = "unresolved", sort[32] = "last_seen";
-  http_query_get(req, "status", status, sizeof status);
-  if (strcmp(status, "unresolved") && strcmp(status, "resolved") && strcmp(status, "ignored") &&
-      strcmp(status, "all")) {
-    http_respond_error(c, 400, NULL, "status: must be unresolved, resolved, ignored or all");
-    free(r);
+  issue_read *q = api_read_new(c, sizeof *q, "project", q_issues);
+  if (!q) return;
+  if (query_choice(c, req, "status", statuses, q->status, sizeof q->status) ||
+      query_choice(c, req, "sort", sorts, q->sort, sizeof q->sort) ||
+      api_paging(c, req, 25, 100, 1, &q->q.page)) {
+    api_read_free(&q->base);
     return;
   }
-  if (strcmp(status, "all")) snprintf(r->str[0], sizeof r->str[0], "%s", status);
-  http_query_get(req, "sort", sort, sizeof sort);
-  if (strcmp(sort, "last_seen") && strcmp(sort, "first_seen") && strcmp(sort, "count")) {
-    http_respond_error(c, 400, NULL, "sort: must be last_seen, first_seen or count");
-    free(r);
-    return;
-  }
-  snprintf(r->str[1], sizeof r->str[1], "%s", sort);
-  if (http_query_get(req, "query", r->str[2], sizeof r->str[2]) < 0) r->str[2][0] = '\0';
-  if (http_query_get(req, "level", r->str[4], sizeof r->str[4]) < 0) r->str[4][0] = '\0';
-  if (api_paging(c, req, 25, 100, &r->id[1], r->str[3], sizeof r->str[3])) {
-    free(r);
-    return;
-  }
-  api_read_submit(r);
+  if (http_query_get(req, "query", q->text, sizeof q->text) < 0) q->text[0] = '\0';
+  if (http_query_get(req, "level", q->level, sizeof q->level) < 0) q->level[0] = '\0';
+  q->q.project_id = id;
+  q->q.status = strcmp(q->status, "all") ? q->status : NULL;
+  q->q.sort = q->sort;
+  q->q.text = q->text[0] ? q->text : NULL;
+  q->q.level = q->level[0] ? q->level : NULL;
+  q->q.now = req->received_at;
+  api_read_submit(a, &q->base);
 }
 
-static int q_get_issue(db *d, api_read *r) {
-  int nf = 0;
-  r->result = q_issue(d, r->id[0], &nf);
-  if (nf) return not_found(r, "issue");
-  return r->result ? 0 : -1;
+static int q_issue(api_read *r, store_rd *rd) {
+  issue_read *q = container_of(r, issue_read, base);
+  return rd->ops->read_issue(rd, q->id, &r->result);
 }
 
 void api_issue_get(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)req;
   int64_t id;
   if (api_param_id(c, p, "issue", &id)) return;
-  api_read *r = api_read_new(a, c, q_get_issue);
-  if (!r) return;
-  r->id[0] = id;
-  api_read_submit(r);
+  issue_read *q = api_read_new(c, sizeof *q, "issue", q_issue);
+  if (!q) return;
+  q->id = id;
+  api_read_submit(a, &q->base);
 }
 
-static int run_issue_update(writer_job *j, db *d) {
-  api_write *w = container_of(j, api_write, job);
-  return store_issue_set_status(d, w->id, w->status, app_now());
+typedef struct issue_write {
+  writer_job job;
+  http_conn *c;
+  int64_t id;
+  double now;
+  char status[16];
+} issue_write;
+
+static int run_issue_update(writer_job *j, store_tx *tx) {
+  issue_write *w = container_of(j, issue_write, job);
+  int64_t project_id = 0;
+  int rc = tx->ops->issue_set_status(tx, w->id, w->status, &project_id);
+  if (rc == STORE_OK && strcmp(w->status, "unresolved"))
+    rc = alerts_issue_closed(tx, project_id, w->id, w->now);
+  return rc;
 }
 
 static void done_issue_update(writer_job *j) {
-  api_write *w = container_of(j, api_write, job);
-  if (write_failed(w, "issue")) return;
-  char body[96];
-  int n =
-      snprintf(body, sizeof body, "{\"id\":%lld,\"status\":\"%s\"}", (long long)w->id, w->status);
-  http_respond(w->c, 200, "application/json", NULL, body, (size_t)n);
+  issue_write *w = container_of(j, issue_write, job);
+  if (!status_respond(w->c, j->status, "issue", NULL))
+    api_respond_json(w->c, 200,
+                     json_pack("{s:I, s:s}", "id", (json_int_t)w->id, "status", w->status));
   free(w);
 }
 
 void api_issue_update(app *a, http_conn *c, http_request *req, const route_params *p) {
   int64_t id;
   if (api_param_id(c, p, "issue", &id)) return;
-  json_t *doc = api_body_object(a, c, req);
+  json_t *doc = api_body_object(c, req);
   if (!doc) return;
   const char *status = json_string_value(json_object_get(doc, "status"));
   if (!status ||
@@ -430,100 +455,88 @@ void api_issue_update(app *a, http_conn *c, http_request *req, const route_param
     http_respond_error(c, 400, NULL, "status: must be unresolved, resolved or ignored");
     return;
   }
-  api_write *w = write_new(a, c);
-  if (w) {
-    w->id = id;
-    snprintf(w->status, sizeof w->status, "%s", status);
-    write_submit(w, run_issue_update, done_issue_update);
+  issue_write *w = calloc(1, sizeof *w);
+  if (!w) {
+    json_decref(doc);
+    http_respond_error(c, 503, "Retry-After: 1\r\n", "out of memory");
+    return;
   }
+  w->c = c;
+  w->id = id;
+  w->now = time_wall();
+  snprintf(w->status, sizeof w->status, "%s", status);
   json_decref(doc);
+  api_write_submit(a, c, &w->job, run_issue_update, done_issue_update, w);
 }
 
-static int q_events_of_issue(db *d, api_read *r) {
-  int nf = 0;
-  r->result = q_issue_events(d, r->id[0], r->str[0], r->id[1], &nf);
-  if (nf) return not_found(r, "issue");
-  return r->result ? 0 : -1;
+static int q_issue_events(api_read *r, store_rd *rd) {
+  issue_read *q = container_of(r, issue_read, base);
+  return rd->ops->read_issue_events(rd, q->id, &q->page, &r->result);
 }
 
 void api_issue_events(app *a, http_conn *c, http_request *req, const route_params *p) {
   int64_t id;
   if (api_param_id(c, p, "issue", &id)) return;
-  api_read *r = api_read_new(a, c, q_events_of_issue);
-  if (!r) return;
-  r->id[0] = id;
-  if (api_paging(c, req, 50, 500, &r->id[1], r->str[0], sizeof r->str[0])) {
-    free(r);
+  issue_read *q = api_read_new(c, sizeof *q, "issue", q_issue_events);
+  if (!q) return;
+  q->id = id;
+  if (api_paging(c, req, 50, 500, 0, &q->page)) {
+    api_read_free(&q->base);
     return;
   }
-  api_read_submit(r);
+  api_read_submit(a, &q->base);
 }
 
-static int q_get_event(db *d, api_read *r) {
-  int nf = 0;
-  r->result = q_event(d, r->id[0], (const uint8_t *)r->str[0], &nf);
-  if (nf) return not_found(r, "event");
-  return r->result ? 0 : -1;
+static int q_event(api_read *r, store_rd *rd) {
+  issue_read *q = container_of(r, issue_read, base);
+  return rd->ops->read_event(rd, q->id, q->event_id, &r->result);
 }
 
 void api_event_get(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)req;
   int64_t id;
   if (api_param_project(a, c, p, &id)) return;
-  char hex[64];
-  long n = route_param_str(p, 1, hex, sizeof hex);
+  char text[64];
   uint8_t raw[16];
-  size_t k = 0;
-  for (long i = 0; i < n && k < 32; i++) {
-    if (hex[i] == '-') continue;
-    hex[k++] = hex[i];
-  }
-  hex[k] = '\0';
-  int ok = k == 32;
-  for (int i = 0; ok && i < 16; i++) {
-    char b[3] = {hex[2 * i], hex[2 * i + 1], 0};
-    char *end;
-    long v = strtol(b, &end, 16);
-    if (*end) ok = 0;
-    raw[i] = (uint8_t)v;
-  }
-  if (!ok) {
+  if (route_param_str(p, 1, text, sizeof text) < 0 || hex_event_id(text, strlen(text), NULL, raw)) {
     http_respond_error(c, 404, NULL, "event not found (event ids are 32 hex digits)");
     return;
   }
-  api_read *r = api_read_new(a, c, q_get_event);
-  if (!r) return;
-  r->id[0] = id;
-  memcpy(r->str[0], raw, 16);
-  api_read_submit(r);
+  issue_read *q = api_read_new(c, sizeof *q, "event", q_event);
+  if (!q) return;
+  q->id = id;
+  memcpy(q->event_id, raw, 16);
+  api_read_submit(a, &q->base);
 }
 
 /* --- alerts ---------------------------------------------------------------------------------- */
 
-static int q_list_alerts(db *d, api_read *r) {
-  r->result = q_alerts(d, r->id[0], r->str[0][0] ? r->str[0] : NULL,
-                       r->str[1][0] ? r->str[1] : NULL, r->str[2], r->id[1]);
-  return r->result ? 0 : -1;
+typedef struct alert_read {
+  api_read base;
+  int64_t project_id;
+  store_page page;
+  char status[16], kind[32];
+} alert_read;
+
+static int q_alerts(api_read *r, store_rd *rd) {
+  alert_read *q = container_of(r, alert_read, base);
+  return rd->ops->read_alerts(rd, q->project_id, strcmp(q->status, "all") ? q->status : NULL,
+                              q->kind[0] ? q->kind : NULL, &q->page, &r->result);
 }
 
 void api_alert_list(app *a, http_conn *c, http_request *req, const route_params *p) {
+  static const char *const statuses[] = {"all", "firing", "resolved", NULL};
+  static const char *const kinds[] = {"", "memory_leak", "new_issue", "regression", NULL};
   int64_t id;
   if (api_param_project(a, c, p, &id)) return;
-  api_read *r = api_read_new(a, c, q_list_alerts);
-  if (!r) return;
-  r->id[0] = id;
-  char status[32] = "all";
-  http_query_get(req, "status", status, sizeof status);
-  if (strcmp(status, "firing") && strcmp(status, "resolved") && strcmp(status, "all")) {
-    http_respond_error(c, 400, NULL, "status: must be firing, resolved or all");
-    free(r);
+  alert_read *q = api_read_new(c, sizeof *q, "project", q_alerts);
+  if (!q) return;
+  q->project_id = id;
+  if (query_choice(c, req, "status", statuses, q->status, sizeof q->status) ||
+      query_choice(c, req, "kind", kinds, q->kind, sizeof q->kind) ||
+      api_paging(c, req, 50, 500, 0, &q->page)) {
+    api_read_free(&q->base);
     return;
   }
-  if (strcmp(status, "all")) snprintf(r->str[0], sizeof r->str[0], "%s", status);
-  if (http_query_get(req, "kind", r->str[1], sizeof r->str[1]) < 0) r->str[1][0] = '\0';
-  if (api_paging(c, req, 50, 500, &r->id[1], r->str[2], sizeof r->str[2])) {
-    free(r);
-    return;
-  }
-  api_read_submit(r);
+  api_read_submit(a, &q->base);
 }

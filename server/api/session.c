@@ -10,6 +10,8 @@
 #include "core/app.h"
 #include "sentry/auth.h"
 #include "util/crypto.h"
+#include "util/hex.h"
+#include "util/timefmt.h"
 
 #define SESSION_MAX 256
 #define SESSION_TTL (7 * 24 * 3600.0)
@@ -21,16 +23,16 @@ typedef struct session {
   double expires;
 } session;
 
-typedef struct session_table {
+struct session_table {
   session s[SESSION_MAX];
   size_t n;
-} session_table;
+};
+typedef struct session_table session_table;
 
-#define SESSION_EXT 0 /* slot in app->ext */
-
+/* The table, made on first use (NULL when out of memory: nobody is signed in). */
 static session_table *table(app *a) {
-  if (!a->ext[SESSION_EXT]) a->ext[SESSION_EXT] = calloc(1, sizeof(session_table));
-  return a->ext[SESSION_EXT];
+  if (!a->sessions) a->sessions = calloc(1, sizeof(session_table));
+  return a->sessions;
 }
 
 /* Finds the cookie value in Cookie headers; returns 0 and copies it, or -1. */
@@ -59,7 +61,7 @@ static session *find(app *a, const http_request *req) {
   if (cookie_value(req, id)) return NULL;
   session_table *t = table(a);
   if (!t) return NULL;
-  double now = app_now();
+  double now = time_wall();
   session *found = NULL;
   for (size_t i = 0; i < t->n; i++) {
     if (auth_equal_ct(t->s[i].id, 64, id, 64) && t->s[i].expires > now) found = &t->s[i];
@@ -110,7 +112,7 @@ void session_handle_create(app *a, http_conn *c, http_request *req) {
   session *s = &t->s[t->n++];
   new_token(s->id);
   new_token(s->csrf);
-  s->expires = app_now() + SESSION_TTL;
+  s->expires = time_wall() + SESSION_TTL;
   char headers[256];
   snprintf(headers, sizeof headers,
            "Set-Cookie: " COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d\r\n"
@@ -141,6 +143,6 @@ void session_handle_delete(app *a, http_conn *c, http_request *req) {
 }
 
 void session_free_all(app *a) {
-  free(a->ext[SESSION_EXT]);
-  a->ext[SESSION_EXT] = NULL;
+  free(a->sessions);
+  a->sessions = NULL;
 }

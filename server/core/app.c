@@ -3,16 +3,13 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "sentry/auth.h"
 #include "util/crypto.h"
 #include "api/session.h"
 
-double app_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+void app_add_metrics(app *a, app_metrics_fn fn) {
+  if (a->n_metrics < APP_METRICS_MAX) a->metrics[a->n_metrics++] = fn;
 }
 
 int app_key_add(app *a, int64_t project_id, const char *public_key, int64_t rate_limit) {

@@ -1,6 +1,8 @@
-/* app: the process-wide context every handler receives: configuration, the loop, the HTTP
- * server, the database writer and readers, the in-memory project key table, and counters.
- * Owned by main.c; handlers borrow it. Loop thread only, except where a field says so. */
+/* app: the context every handler receives on the loop thread: configuration, the loop, the
+ * HTTP server, the store with its writer and readers, the in-memory project key table,
+ * counters, and each subsystem's state (typed; owned by the subsystem, set by its init). Owned
+ * by main.c; handlers borrow it. Loop thread only: writer jobs and reads never see it; they
+ * get what they need in the job or request (and the config, which is immutable after start). */
 #ifndef SLUICE_APP_H
 #define SLUICE_APP_H
 #include <stdint.h>
@@ -9,6 +11,7 @@
 #include "core/config.h"
 #include "http/http.h"
 #include "reader.h"
+#include "store.h"
 #include "writer.h"
 
 #define APP_KEY_MAX 64
@@ -29,10 +32,22 @@ typedef struct app_counters {
       rejected_rate_limited, rejected_storage;
 } app_counters;
 
+struct housekeeping;  /* core/housekeeping.c */
+struct session_table; /* api/session.c */
+struct mem_state;     /* memory/memory.c */
+struct delivery;      /* alerts/delivery.c */
+struct alert_sink;    /* alerts/alerts.h: shared with the writer thread, thread-safe */
+struct app;
+
+/* A module's lines for /metrics: complete Prometheus lines into buf; returns bytes written. */
+typedef size_t (*app_metrics_fn)(struct app *a, char *buf, size_t cap);
+#define APP_METRICS_MAX 8
+
 typedef struct app {
   const config *cfg;
   uv_loop_t *loop;
   http_server *http;
+  store *store;
   writer *writer;
   reader *reader;
   project_key *keys; /* all projects' keys, small and scanned linearly */
@@ -41,7 +56,14 @@ typedef struct app {
   app_counters counters;
   int storage_failing; /* last commit failed: /readyz answers 503 */
   double started_at;
-  void *ext[8]; /* module state owned by later subsystems (webhooks, memory, sessions) */
+  /* subsystem state */
+  struct housekeeping *hk;
+  struct session_table *sessions;
+  struct mem_state *memory;
+  struct delivery *delivery;
+  struct alert_sink *alerts;
+  app_metrics_fn metrics[APP_METRICS_MAX]; /* registered at init (ops_metrics appends them) */
+  int n_metrics;
 } app;
 
 /* Key table (loop thread). app_key_add copies; returns 0 or -1 (out of memory). */
@@ -54,7 +76,7 @@ project_key *app_key_for_project(app *a, int64_t project_id);
  * session; constant-time. */
 int app_admin_authorized(app *a, const http_request *req);
 
-/* Unix seconds, wall clock. */
-double app_now(void);
+/* Registers a module's /metrics lines (at init; at most APP_METRICS_MAX). */
+void app_add_metrics(app *a, app_metrics_fn fn);
 
 #endif

@@ -1,151 +1,155 @@
-/* housekeeping: a 1 s uv_timer on the loop. Retention deletes at most RETENTION_BATCH rows per
- * table per pass as a writer job, so ingest never waits behind a long delete; a pass runs only
- * when the previous one finished. Then PRAGMA incremental_vacuum returns freed pages to the
- * file system so the database stops growing. */
+/* housekeeping: a 1 s uv_timer on the loop. A retention pass is one writer job that deletes at
+ * most a batch of rows per kind of data (the table below), then evicts the oldest events while
+ * the store is over --max-db-mb, then gives freed space back; a pass runs only when the
+ * previous one finished, every RETENTION_EVERY seconds, or on the next tick while a backlog
+ * is left. */
 #include "core/housekeeping.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts/delivery.h"
+#include "util/container.h"
 #include "util/log.h"
+#include "util/timefmt.h"
 
-#define RETENTION_BATCH 2000
 #define RETENTION_EVERY 10.0 /* seconds between passes while there is nothing to delete */
-#define MAX_TICKS       8
+#define EVICT_BATCH     2000 /* events evicted per pass at most for the size cap */
 
-static housekeeping_tick ticks[MAX_TICKS];
-static int n_ticks;
+/* Every kind of data kept for a limited time: how long (a config field, in days) and how many
+ * rows one pass may delete. */
+static const struct {
+  store_retention_kind kind;
+  size_t days; /* offsetof(config, ...) */
+  int64_t batch;
+} retention[] = {
+    {STORE_RET_EVENTS, offsetof(config, event_retention_days), 2000},
+    {STORE_RET_TRANSACTIONS, offsetof(config, event_retention_days), 2000},
+    {STORE_RET_ATTACHMENTS, offsetof(config, event_retention_days), 2000},
+    {STORE_RET_SESSIONS, offsetof(config, event_retention_days), 2000},
+    {STORE_RET_ISSUE_HOURS, offsetof(config, event_retention_days), 2000},
+    {STORE_RET_SAMPLES, offsetof(config, sample_retention_days), 5000},
+    {STORE_RET_ROLLUPS, offsetof(config, rollup_retention_days), 5000},
+    {STORE_RET_DELIVERIES, offsetof(config, delivery_retention_days), 2000},
+};
+#define N_RETENTION (sizeof retention / sizeof retention[0])
+_Static_assert(N_RETENTION == STORE_RET_KINDS, "every kind of data has a retention row");
 
-typedef struct hk {
+/* Other modules' ticks, called every second. */
+static void (*const ticks[])(app *a, double now) = {delivery_tick};
+
+struct housekeeping {
   uv_timer_t timer;
   app *a;
-  int retention_running;
-  double next_retention;
-} hk;
+  int running;
+  double next_pass;
+};
 
 typedef struct retention_job {
   writer_job job;
-  hk *h;
-  double now;
-  int64_t deleted;
-  int over_cap; /* evicted for --max-db-mb: check again on the next tick */
+  struct housekeeping *h; /* loop thread only (done) */
+  double cutoffs[STORE_RET_KINDS];
+  int64_t cap_bytes; /* 0: no size cap */
+  int64_t deleted, evicted;
+  int backlog; /* some kind had a full batch, or the cap still binds */
 } retention_job;
 
-#define HK_EXT 1 /* slot in app->ext */
+void housekeeping_cutoffs(const config *cfg, double now, double cutoffs[STORE_RET_KINDS]) {
+  for (size_t i = 0; i < N_RETENTION; i++) {
+    size_t days = *(const size_t *)((const char *)cfg + retention[i].days);
+    cutoffs[retention[i].kind] = now - (double)days * 86400.0;
+  }
+}
 
-/* Each statement deletes one bounded batch of rows older than ?1. */
-/* Each statement deletes one bounded batch of rows older than ?1. Rows with ids are appended
- * in arrival order, so only the oldest 2000 by id are looked at (no index on the time column,
- * no scan when nothing is old); the others use an index on their time column. */
-static const char *const retention_sql[] = {
-    "DELETE FROM events WHERE id IN (SELECT id FROM"
-    " (SELECT id, received FROM events ORDER BY id LIMIT 2000) WHERE received < ?1)",
-    "DELETE FROM transactions WHERE id IN (SELECT id FROM"
-    " (SELECT id, received FROM transactions ORDER BY id LIMIT 2000) WHERE received < ?1)",
-    "DELETE FROM attachments WHERE id IN (SELECT id FROM"
-    " (SELECT id, received FROM attachments ORDER BY id LIMIT 2000) WHERE received < ?1)",
-    /* sessions and issue_hours are WITHOUT ROWID tables: batches go by primary key */
-    "DELETE FROM sessions WHERE (project_id, sid) IN"
-    " (SELECT project_id, sid FROM sessions WHERE updated < ?1 LIMIT 2000)",
-    "DELETE FROM issue_hours WHERE (issue_id, hour) IN"
-    " (SELECT issue_id, hour FROM issue_hours WHERE hour < ?1 / 3600 LIMIT 2000)",
-};
-
-static int retention_run(writer_job *j, db *d) {
+static int retention_run(writer_job *j, store_tx *tx) {
   retention_job *r = container_of(j, retention_job, job);
-  double cutoff = r->now - (double)r->h->a->cfg->event_retention_days * 86400.0;
-  r->deleted = 0;
-  for (size_t i = 0; i < sizeof retention_sql / sizeof retention_sql[0]; i++) {
-    sqlite3_stmt *s = db_stmt(d, retention_sql[i]);
-    if (!s) return WRITER_EIO;
-    sqlite3_bind_double(s, 1, cutoff);
-    if (sqlite3_step(s) != SQLITE_DONE) return WRITER_EIO;
-    r->deleted += sqlite3_changes(db_handle(d));
+  const store_ops *op = tx->ops;
+  r->deleted = r->evicted = 0;
+  r->backlog = 0;
+  for (size_t i = 0; i < N_RETENTION; i++) {
+    int64_t n = 0;
+    int rc =
+        op->retention(tx, retention[i].kind, r->cutoffs[retention[i].kind], retention[i].batch, &n);
+    if (rc != STORE_OK) return rc;
+    r->deleted += n;
+    if (n >= retention[i].batch) r->backlog = 1;
   }
-  /* Size cap: while the pages in use pass --max-db-mb, evict the oldest events a few at a
-   * time (freed pages count at once), at most RETENTION_BATCH per pass. */
-  size_t cap_mb = r->h->a->cfg->max_db_mb;
-  int64_t evicted = 0;
-  while (cap_mb > 0 && evicted < RETENTION_BATCH &&
-         db_used_bytes(d) > (int64_t)cap_mb * 1024 * 1024) {
-    sqlite3_stmt *s = db_stmt(d, "DELETE FROM events WHERE id IN"
-                                 " (SELECT id FROM events ORDER BY id LIMIT 10)");
-    if (!s || sqlite3_step(s) != SQLITE_DONE) return WRITER_EIO;
-    int n = sqlite3_changes(db_handle(d));
+  /* Size cap: while the store passes --max-db-mb, evict the oldest events a few at a time
+   * (freed space counts at once), at most EVICT_BATCH per pass. */
+  int64_t used = 0;
+  while (r->cap_bytes > 0 && r->evicted < EVICT_BATCH) {
+    int rc = op->used_bytes(tx, &used);
+    if (rc != STORE_OK) return rc;
+    if (used <= r->cap_bytes) break;
+    int64_t n = 0;
+    if ((rc = op->evict_events(tx, 10, &n)) != STORE_OK) return rc;
     if (n == 0) break; /* no events left to evict: other data fills the cap */
-    evicted += n;
+    r->evicted += n;
+    r->backlog = 1;
   }
-  if (evicted) {
-    r->deleted += evicted;
-    r->over_cap = 1;
-    log_warn("database over --max-db-mb; evicted oldest events", "events=%lld", (long long)evicted);
-  }
-  if (r->deleted > 0)
-    sqlite3_exec(db_handle(d), "PRAGMA incremental_vacuum(4000)", NULL, NULL, NULL);
-  return WRITER_OK;
+  if (r->deleted + r->evicted > 0) op->compact(tx);
+  return STORE_OK;
 }
 
 static void retention_done(writer_job *j) {
   retention_job *r = container_of(j, retention_job, job);
-  hk *h = r->h;
-  h->retention_running = 0;
-  /* Keep going at the tick rate while there is a backlog. */
-  h->next_retention =
-      r->now + (r->deleted >= RETENTION_BATCH || r->over_cap ? 1.0 : RETENTION_EVERY);
+  struct housekeeping *h = r->h;
+  h->running = 0;
+  h->next_pass = time_wall() + (r->backlog ? 1.0 : RETENTION_EVERY);
+  if (r->evicted)
+    log_warn("database over --max-db-mb; evicted oldest events", "events=%lld",
+             (long long)r->evicted);
   if (r->deleted) log_debug("retention pass", "deleted=%lld", (long long)r->deleted);
   free(r);
 }
 
 static void on_tick(uv_timer_t *t) {
-  hk *h = container_of(t, hk, timer);
-  double now = app_now();
-  if (!h->retention_running && now >= h->next_retention) {
+  struct housekeeping *h = container_of(t, struct housekeeping, timer);
+  app *a = h->a;
+  double now = time_wall();
+  if (!h->running && now >= h->next_pass) {
     retention_job *r = calloc(1, sizeof *r);
     if (r) {
       r->h = h;
-      r->now = now;
+      housekeeping_cutoffs(a->cfg, now, r->cutoffs);
+      r->cap_bytes = (int64_t)a->cfg->max_db_mb * 1024 * 1024;
       r->job.run = retention_run;
       r->job.done = retention_done;
-      if (writer_submit(h->a->writer, &r->job) == 0)
-        h->retention_running = 1;
+      if (writer_submit(a->writer, &r->job) == 0)
+        h->running = 1;
       else
         free(r);
     }
   }
-  for (int i = 0; i < n_ticks; i++) ticks[i](h->a, now);
+  for (size_t i = 0; i < sizeof ticks / sizeof ticks[0]; i++) ticks[i](a, now);
 }
 
-void housekeeping_add(housekeeping_tick tick) {
-  if (n_ticks < MAX_TICKS) ticks[n_ticks++] = tick;
-}
-
-int housekeeping_init(app *a, db *d) {
-  (void)d;
-  hk *h = calloc(1, sizeof *h);
+int housekeeping_init(app *a) {
+  struct housekeeping *h = calloc(1, sizeof *h);
   if (!h) return -1;
   h->a = a;
-  a->ext[HK_EXT] = h;
+  a->hk = h;
   return 0;
 }
 
 void housekeeping_start(app *a) {
-  hk *h = a->ext[HK_EXT];
+  struct housekeeping *h = a->hk;
   uv_timer_init(a->loop, &h->timer);
-  h->next_retention = app_now() + 1.0;
+  h->next_pass = time_wall() + 1.0;
   uv_timer_start(&h->timer, on_tick, 1000, 1000);
 }
 
 void housekeeping_stop(app *a) {
-  hk *h = a->ext[HK_EXT];
-  if (h) uv_timer_stop(&h->timer);
+  if (a->hk) uv_timer_stop(&a->hk->timer);
 }
 
 static void on_closed(uv_handle_t *handle) {
-  free(container_of((uv_timer_t *)handle, hk, timer));
+  free(container_of((uv_timer_t *)handle, struct housekeeping, timer));
 }
 
 void housekeeping_free(app *a) {
-  hk *h = a->ext[HK_EXT];
-  a->ext[HK_EXT] = NULL;
+  struct housekeeping *h = a->hk;
+  a->hk = NULL;
   if (h) uv_close((uv_handle_t *)&h->timer, on_closed);
 }

@@ -1,18 +1,19 @@
 /* housekeeping: the one periodic timer (every second) for everything that runs on a clock:
- * retention in small batches, incremental vacuum, and the ticks other modules register
- * (webhook retries, rollups). Loop thread; database work is submitted to the writer. */
+ * the retention table (every kind of data past its configured age, in small batches as one
+ * writer job, so ingest never waits behind a long delete), the --max-db-mb size cap, giving
+ * freed space back, and the ticks of other modules (webhook claims and retries). Loop thread;
+ * database work is submitted to the writer. Its state is app->hk. */
 #ifndef SLUICE_HOUSEKEEPING_H
 #define SLUICE_HOUSEKEEPING_H
 #include "core/app.h"
 
-typedef void (*housekeeping_tick)(app *a, double now);
-
-/* Start-up hook with the writer connection, before the writer thread owns it. */
-int housekeeping_init(app *a, db *d);
+int housekeeping_init(app *a);
 void housekeeping_start(app *a);
-/* Registers a tick (at most 8); call before housekeeping_start. */
-void housekeeping_add(housekeeping_tick tick);
 void housekeeping_stop(app *a);
 void housekeeping_free(app *a);
+
+/* The retention table's cutoffs at now for the configuration: cutoffs[kind] in Unix seconds
+ * (STORE_RET_KINDS entries). */
+void housekeeping_cutoffs(const config *cfg, double now, double cutoffs[STORE_RET_KINDS]);
 
 #endif

@@ -8,14 +8,7 @@
 #include <string.h>
 
 #include "http/router.h"
-
-#define MAX_METRIC_FNS 8
-static ops_metrics_fn extra_fns[MAX_METRIC_FNS];
-static int n_extra;
-
-void ops_add_metrics(ops_metrics_fn fn) {
-  if (n_extra < MAX_METRIC_FNS) extra_fns[n_extra++] = fn;
-}
+#include "util/container.h"
 
 void ops_healthz(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)a, (void)req, (void)p;
@@ -32,11 +25,11 @@ typedef struct ready_job {
   double now;
 } ready_job;
 
-static int ready_run(writer_job *wj, db *d) {
+static int ready_run(writer_job *wj, store_tx *tx) {
   ready_job *r = container_of(wj, ready_job, job);
   char buf[32];
   snprintf(buf, sizeof buf, "%.3f", r->now);
-  return db_meta_set(d, "last_ready_check", buf) == 0 ? WRITER_OK : WRITER_EIO;
+  return tx->ops->meta_set(tx, "last_ready_check", buf);
 }
 
 static void ready_done(writer_job *wj) {
@@ -171,7 +164,6 @@ void ops_metrics(app *a, http_conn *c, http_request *req, const route_params *p)
       "# TYPE sluice_writer_failed_commits_total counter\n"
       "sluice_writer_failed_commits_total %llu\n",
       (unsigned long long)ws.failed_commits);
-  const checkpointer_stats *ck = &ws.checkpoints;
   put(&o,
       "# HELP sluice_checkpoints_total WAL checkpoints, by who ran them.\n"
       "# TYPE sluice_checkpoints_total counter\n"
@@ -183,8 +175,9 @@ void ops_metrics(app *a, http_conn *c, http_request *req, const route_params *p)
       "# TYPE sluice_checkpoint_pages_total counter\nsluice_checkpoint_pages_total %llu\n"
       "# HELP sluice_checkpoint_seconds_total Time the checkpointer spent checkpointing.\n"
       "# TYPE sluice_checkpoint_seconds_total counter\nsluice_checkpoint_seconds_total %.6f\n",
-      (unsigned long long)ck->runs, (unsigned long long)ck->inline_runs,
-      (unsigned long long)ck->failures, (unsigned long long)ck->pages, ck->seconds_sum);
+      (unsigned long long)ws.maint_runs, (unsigned long long)ws.maint_inline_runs,
+      (unsigned long long)ws.maint_failures, (unsigned long long)ws.maint_pages,
+      ws.maint_seconds_sum);
   put(&o,
       "# HELP sluice_connections_open Open client connections.\n"
       "# TYPE sluice_connections_open gauge\nsluice_connections_open %zu\n"
@@ -196,6 +189,6 @@ void ops_metrics(app *a, http_conn *c, http_request *req, const route_params *p)
       "# TYPE sluice_http_timeouts_total counter\nsluice_http_timeouts_total %llu\n",
       hs.connections_open, (unsigned long long)hs.connections_total,
       (unsigned long long)hs.connections_refused, (unsigned long long)hs.timeouts);
-  for (int i = 0; i < n_extra; i++) o.len += extra_fns[i](a, o.p + o.len, o.cap - o.len);
+  for (int i = 0; i < a->n_metrics; i++) o.len += a->metrics[i](a, o.p + o.len, o.cap - o.len);
   http_respond_take(c, 200, "text/plain; version=0.0.4", "Cache-Control: no-store\r\n", o.p, o.len);
 }

@@ -12,7 +12,9 @@
 #include "api/session.h"
 #include "http/static_files.h"
 #include "core/ops.h"
-#include "alerts/webhooks.h"
+#include "api/api_webhooks.h"
+#include "api/api_workers.h"
+#include "memory/memory.h"
 
 enum { ROUTE_PUBLIC = 0, ROUTE_ADMIN = 1, ROUTE_CORS = 2 };
 

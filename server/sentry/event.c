@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "util/crypto.h"
+#include "util/hex.h"
 
 #define TITLE_MAX        256  /* bytes of title/culprit text before "..." is appended */
 #define MESSAGE_MAX      8192 /* bytes kept of the formatted message for search */

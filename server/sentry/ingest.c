@@ -14,7 +14,9 @@
 #include "http/decode.h"
 #include "sentry/envelope.h"
 #include "sentry/event.h"
-#include "sqlite/events_store.h"
+#include "alerts/alerts.h"
+#include "core/status.h"
+#include "util/container.h"
 #include "util/jdom.h"
 #include "util/log.h"
 #include "util/timefmt.h"
@@ -42,7 +44,8 @@ typedef struct ingest_item {
 
 typedef struct ingest_job {
   writer_job job;
-  app *a;
+  alert_sink *sink; /* the writer thread raises new-issue and regression alerts through it */
+  app *a;           /* loop thread only: parsing and done() */
   http_conn *c;
   int64_t project_id;
   double received;
@@ -420,56 +423,63 @@ static void parse_attachment(ingest_job *j, const envelope_item *ei, const char 
 
 /* --- the writer side ----------------------------------------------------------------------- */
 
-static int job_run(writer_job *wj, db *d) {
+static int job_run(writer_job *wj, store_tx *tx) {
   ingest_job *j = container_of(wj, ingest_job, job);
+  const store_ops *op = tx->ops;
   j->events_new = j->events_dup = 0;
   for (size_t i = 0; i < j->n_items; i++) {
     ingest_item *it = &j->items[i];
-    int rc = WRITER_OK;
+    int rc = STORE_OK;
     switch (it->kind) {
     case IT_EVENT: {
-      stored_event e = {.project_id = j->project_id,
-                        .timestamp = it->ev.timestamp,
-                        .received = j->received,
-                        .level = it->ev.level,
-                        .release = it->ev.release,
-                        .environment = it->ev.environment,
-                        .fingerprint = it->ev.fingerprint,
-                        .title = it->ev.title,
-                        .culprit = it->ev.culprit,
-                        .payload = it->payload,
-                        .len = it->len};
+      store_event e = {.project_id = j->project_id,
+                       .timestamp = it->ev.timestamp,
+                       .received = j->received,
+                       .level = it->ev.level,
+                       .release = it->ev.release,
+                       .environment = it->ev.environment,
+                       .fingerprint = it->ev.fingerprint,
+                       .title = it->ev.title,
+                       .culprit = it->ev.culprit,
+                       .payload = it->payload,
+                       .len = it->len};
       memcpy(e.event_id, it->event_id, 16);
-      rc = store_event(d, &e);
-      if (rc == WRITER_DUPLICATE)
-        j->events_dup++, rc = WRITER_OK;
-      else if (rc == WRITER_OK)
+      store_issue_change change;
+      rc = op->event_put(tx, &e, &change);
+      if (rc == STORE_DUPLICATE) {
+        j->events_dup++;
+        rc = STORE_OK;
+      } else if (rc == STORE_OK) {
         j->events_new++;
+        rc = alerts_for_issue(tx, j->sink, &e, &change);
+      }
       break;
     }
     case IT_TRANSACTION:
-      rc = store_transaction(d, j->project_id, it->event_id, it->s[0], it->t1, j->received,
-                             it->payload, it->len);
+      rc = op->transaction_put(tx, j->project_id, it->event_id, it->s[0], it->t1, j->received,
+                               it->payload, it->len);
       break;
-    case IT_SESSION:
-      rc = store_session(d, j->project_id, it->s[0], it->s[1], it->s[2], it->s[3], it->n[0], it->t1,
-                         it->t2);
-      break;
-    case IT_SESSION_AGG:
-      rc = store_session_aggregate(d, j->project_id, it->s[0], it->s[1], it->n[0], it->n[1],
-                                   it->n[2], it->n[3]);
-      break;
-    case IT_DROPPED:
-      rc = store_dropped(d, j->project_id, it->s[0], it->s[1], it->n[0]);
-      break;
-    case IT_ATTACHMENT:
-      rc = store_attachment(d, j->project_id, it->has_event_id ? it->event_id : NULL, it->s[0],
-                            it->s[1], it->payload, it->len, j->received);
+    case IT_SESSION: {
+      store_session ss = {it->s[0], it->s[1], it->s[2], it->s[3], it->n[0], it->t1, it->t2};
+      rc = op->session_put(tx, j->project_id, &ss);
       break;
     }
-    if (rc != WRITER_OK) return rc;
+    case IT_SESSION_AGG: {
+      store_session_counts sc = {it->s[0], it->s[1], it->n[0], it->n[1], it->n[2], it->n[3]};
+      rc = op->sessions_add(tx, j->project_id, &sc);
+      break;
+    }
+    case IT_DROPPED:
+      rc = op->dropped_add(tx, j->project_id, it->s[0], it->s[1], it->n[0]);
+      break;
+    case IT_ATTACHMENT:
+      rc = op->attachment_put(tx, j->project_id, it->has_event_id ? it->event_id : NULL, it->s[0],
+                              it->s[1], it->payload, it->len, j->received);
+      break;
+    }
+    if (rc != STORE_OK) return rc;
   }
-  return WRITER_OK;
+  return STORE_OK;
 }
 
 static void job_done(writer_job *wj) {
@@ -509,7 +519,7 @@ static void job_done(writer_job *wj) {
       log_error("storage failing; ingest answers 503 until a write succeeds", "status=%d",
                 wj->status);
     a->storage_failing = 1;
-    http_respond_error(j->c, 503, "Retry-After: 5\r\n", "storage unavailable, retry later");
+    status_respond(j->c, wj->status, "project", NULL);
   }
   job_free(j);
 }
@@ -532,6 +542,7 @@ static ingest_job *job_new(app *a, http_conn *c, int64_t project_id, http_reques
     http_respond_error(c, 503, "Retry-After: 1\r\n", "out of memory");
     return NULL;
   }
+  j->sink = a->alerts;
   j->a = a;
   j->c = c;
   j->project_id = project_id;

@@ -7,7 +7,6 @@
 
 void ingest_envelope(app *a, http_conn *c, http_request *req, const route_params *p);
 void ingest_store(app *a, http_conn *c, http_request *req, const route_params *p);
-void ingest_memory(app *a, http_conn *c, http_request *req, const route_params *p);
 
 /* Shared by every ingest endpoint: checks the project key (header or query; with allow_dsn a
  * request without one may still authenticate through its envelope's dsn), the project's rate

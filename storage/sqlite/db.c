@@ -16,12 +16,6 @@
 
 #define STMT_CACHE 128
 
-static size_t max_pages; /* db_set_max_pages; 0 = SQLite's default */
-
-void db_set_max_pages(size_t pages) {
-  max_pages = pages;
-}
-
 struct db {
   sqlite3 *h;
   struct {
@@ -119,7 +113,7 @@ static void make_parent_dir(const char *path) {
   }
 }
 
-db *db_open(const char *path, bool readonly) {
+db *db_open(const char *path, bool readonly, size_t max_pages) {
   db *d = calloc(1, sizeof *d);
   if (!d) return NULL;
   if (!readonly) make_parent_dir(path);

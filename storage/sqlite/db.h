@@ -8,19 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef container_of
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-#endif
-
 typedef struct db db;
 
 /* Opens path (creating its folder's file if needed). readonly connections are for API reads.
- * Returns NULL on failure and logs why. Applies migrations when !readonly. */
-db *db_open(const char *path, bool readonly);
-/* Caps every writer connection opened afterwards at pages pages (PRAGMA max_page_count; 0
- * leaves SQLite's default). Past it writes fail with SQLITE_FULL, as on a full disk: the
- * hidden --max-db-pages flag, for tests. Call before starting threads. */
-void db_set_max_pages(size_t pages);
+ * Returns NULL on failure and logs why. Applies migrations when !readonly. A writer connection
+ * with max_pages > 0 is capped there (PRAGMA max_page_count): past it writes fail with
+ * SQLITE_FULL, as on a full disk (the hidden --max-db-pages flag, for tests). */
+db *db_open(const char *path, bool readonly, size_t max_pages);
 void db_close(db *d);
 sqlite3 *db_handle(db *d);
 

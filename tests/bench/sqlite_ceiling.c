@@ -178,7 +178,7 @@ int main(int argc, char **argv) {
   fclose(f);
   double seconds = strtod(argv[3], NULL);
   if (!(seconds > 0)) seconds = 5;
-  db *d = db_open(argv[1], false);
+  db *d = db_open(argv[1], false, 0);
   if (!d) return 1;
   double ev = run_events(d, payload, len, seconds);
   double sm = run_samples(d, seconds);

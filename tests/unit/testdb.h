@@ -6,13 +6,26 @@
 
 #include "sqlite/db.h"
 #include "sqlite/schema.h"
+#include "sqlite/sqlite_int.h"
+#include "sqlite/sqlite_store.h"
 #include "testutil.h"
+
+/* The store's writer and read handles over a test's own connection d (no checkpointer), so a
+ * test drives the neutral operations and checks rows with SQL on the same file. */
+static inline store_tx *tdb_tx(db *d, sq_tx *space) {
+  *space = (sq_tx){{&sqlite_store_ops}, d, NULL};
+  return &space->base;
+}
+static inline store_rd *tdb_rd(db *d, sq_rd *space) {
+  *space = (sq_rd){{&sqlite_store_ops}, d};
+  return &space->base;
+}
 
 /* Opens (creating and migrating) dir/name as a writer database; NULL after a failed CHECK. */
 static inline db *tdb_open(const char *dir, const char *name) {
   char path[256];
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  db *d = db_open(path, false);
+  db *d = db_open(path, false, 0);
   CHECK(d != NULL);
   return d;
 }

@@ -1,13 +1,15 @@
-/* test_writer: the writer's group commit on a real SQLite file. Jobs that arrive while the
- * writer is busy with a transaction share the next one; a lone job on an idle writer commits
- * at once; every job gets exactly one done() on the loop thread; a job that succeeded in a
- * transaction that was then lost is told (undone) and fails. */
+/* test_writer: the writer's group commit, through the store interface on a real SQLite file. Jobs
+ * that arrive while the writer is busy with a transaction share the next one; a lone job on an idle
+ * writer commits at once; every job gets exactly one done() on the loop thread; a job that
+ * succeeded in a transaction that was then lost is told (undone) and fails. */
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "sqlite/sqlite_int.h"
 #include "testutil.h"
+#include "util/container.h"
 #include "writer.h"
 
 typedef struct {
@@ -17,24 +19,24 @@ typedef struct {
 
 static int n_done;
 
-static int run_insert(writer_job *j, db *d) {
+static int run_insert(writer_job *j, store_tx *tx) {
   (void)j;
-  return db_exec(d, "INSERT INTO meta(key, value) VALUES(hex(randomblob(8)), 'x')") == 0
-             ? WRITER_OK
-             : WRITER_EIO;
+  return db_exec(sq_db(tx), "INSERT INTO meta(key, value) VALUES(hex(randomblob(8)), 'x')") == 0
+             ? STORE_OK
+             : STORE_EIO;
 }
 
 /* A job that keeps the writer busy for 50 ms (a slow disk, a big batch). */
-static int run_slow(writer_job *j, db *d) {
+static int run_slow(writer_job *j, store_tx *tx) {
   usleep(50000);
-  return run_insert(j, d);
+  return run_insert(j, tx);
 }
 
 /* What SQLite does on SQLITE_FULL or an I/O error: the whole transaction is rolled back. */
-static int run_lose_transaction(writer_job *j, db *d) {
+static int run_lose_transaction(writer_job *j, store_tx *tx) {
   (void)j;
-  db_exec(d, "ROLLBACK");
-  return WRITER_EIO;
+  db_exec(sq_db(tx), "ROLLBACK");
+  return STORE_EIO;
 }
 
 static void on_undone(writer_job *j) {
@@ -64,10 +66,10 @@ TEST(group_commit_idle_commit_and_lost_transactions) {
   snprintf(path, sizeof path, "%s/db", dir);
   uv_loop_t loop;
   uv_loop_init(&loop);
-  db *d = db_open(path, false);
-  CHECK(d != NULL);
-  if (!d) return;
-  writer *w = writer_start(&loop, d, 100, 2000);
+  store *st = NULL;
+  CHECK_EQ_INT(store_open(path, NULL, &st), STORE_OK);
+  if (!st) return;
+  writer *w = writer_start(&loop, st, 100, 2000);
   CHECK(w != NULL);
   if (!w) return;
   tjob jobs[12] = {0};
@@ -91,7 +93,7 @@ TEST(group_commit_idle_commit_and_lost_transactions) {
   writer_get_stats(w, &after);
   CHECK(after.batches - before.batches <= 3);
   CHECK_EQ_INT(after.jobs - before.jobs, 11);
-  for (int i = 0; i <= 11; i++) CHECK_EQ_INT(jobs[i].job.status, WRITER_OK);
+  for (int i = 0; i <= 11; i++) CHECK_EQ_INT(jobs[i].job.status, STORE_OK);
 
   /* lost: a job succeeds, then the next one in its transaction loses it */
   tjob lost[3] = {0};
@@ -104,12 +106,13 @@ TEST(group_commit_idle_commit_and_lost_transactions) {
   CHECK_EQ_INT(writer_submit(w, &lost[1].job), 0);
   CHECK_EQ_INT(writer_submit(w, &lost[2].job), 0);
   wait_done(&loop, 15);
-  CHECK_EQ_INT(lost[0].job.status, WRITER_OK);
+  CHECK_EQ_INT(lost[0].job.status, STORE_OK);
   CHECK_EQ_INT(lost[1].undone, 1);
-  CHECK_EQ_INT(lost[1].job.status, WRITER_EIO);
-  CHECK_EQ_INT(lost[2].job.status, WRITER_EIO);
+  CHECK_EQ_INT(lost[1].job.status, STORE_EIO);
+  CHECK_EQ_INT(lost[2].job.status, STORE_EIO);
 
   writer_stop(w, NULL, NULL);
+  store_close(st);
   for (int i = 0; i <= 11; i++) CHECK_EQ_INT(jobs[i].done, 1);
   for (int i = 0; i < 3; i++) CHECK_EQ_INT(lost[i].done, 1);
   uv_loop_close(&loop);

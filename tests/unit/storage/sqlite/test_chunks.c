@@ -12,7 +12,6 @@
 #include "sqlite/chunks.h"
 #include "sqlite/db.h"
 #include "util/log.h"
-#include "sqlite/memstore.h"
 #include "sqlite/schema.h"
 #include "testdb.h"
 #include "testutil.h"
@@ -49,7 +48,7 @@ static size_t series(memchunk_sample *s, double first, double step, size_t n) {
   return n;
 }
 
-static size_t store(db *d, memchunk_sample *s, size_t n) {
+static size_t put_batch(db *d, memchunk_sample *s, size_t n) {
   CHECK(chunks_store(d, WID, s, &n, INFINITY) == 0);
   return n;
 }
@@ -57,15 +56,15 @@ static size_t store(db *d, memchunk_sample *s, size_t n) {
 TEST(retries_and_overlaps_are_stored_once) {
   db *d = tdb_open(dir, "dedup.db");
   memchunk_sample s[64];
-  CHECK_EQ_INT(store(d, s, series(s, 10, 10, 20)), 20); /* 10..200 */
-  CHECK_EQ_INT(store(d, s, series(s, 10, 10, 20)), 0);  /* the same batch again */
+  CHECK_EQ_INT(put_batch(d, s, series(s, 10, 10, 20)), 20); /* 10..200 */
+  CHECK_EQ_INT(put_batch(d, s, series(s, 10, 10, 20)), 0);  /* the same batch again */
   CHECK_EQ_INT(tdb_count(d, "SELECT count(*) FROM sample_chunks"), 1);
   size_t n = series(s, 160, 10, 10); /* 160..250: 5 stored, 5 new */
-  CHECK_EQ_INT(store(d, s, n), 5);
+  CHECK_EQ_INT(put_batch(d, s, n), 5);
   for (size_t i = 0; i < 5; i++) CHECK(s[i].ts == T0 + 210 + 10 * (double)i);
   /* a late batch interleaved with what is stored: 5, 15, ..., 245 (none stored yet) */
-  CHECK_EQ_INT(store(d, s, series(s, 5, 10, 25)), 25);
-  CHECK_EQ_INT(store(d, s, series(s, 5, 5, 50)), 0); /* every one of 5..250 is there now */
+  CHECK_EQ_INT(put_batch(d, s, series(s, 5, 10, 25)), 25);
+  CHECK_EQ_INT(put_batch(d, s, series(s, 5, 5, 50)), 0); /* every one of 5..250 is there now */
   got *g = calloc(1, sizeof *g);
   read_all(d, WID, 0, INFINITY, g);
   CHECK_EQ_INT(g->n, 50);
@@ -88,10 +87,10 @@ TEST(retries_and_overlaps_are_stored_once) {
 TEST(long_batches_split_within_bounds) {
   db *d = tdb_open(dir, "split.db");
   static memchunk_sample s[1000];
-  CHECK_EQ_INT(store(d, s, series(s, 0, 30, 1000)), 1000); /* 8.3 hours */
+  CHECK_EQ_INT(put_batch(d, s, series(s, 0, 30, 1000)), 1000); /* 8.3 hours */
   CHECK_EQ_INT(tdb_count(d, "SELECT max(t1 - t0) <= 600 AND max(n) <= 128 FROM sample_chunks"), 1);
   CHECK_EQ_INT(tdb_count(d, "SELECT count(*) FROM sample_chunks"), 48); /* 21 per 600 s */
-  CHECK_EQ_INT(store(d, s, series(s, 0, 1, 1000)), 1000 - 34);          /* 0, 30, ... stored */
+  CHECK_EQ_INT(put_batch(d, s, series(s, 0, 1, 1000)), 1000 - 34);      /* 0, 30, ... stored */
   CHECK_EQ_INT(tdb_count(d, "SELECT max(t1 - t0) <= 600 AND max(n) <= 128 FROM sample_chunks"), 1);
   got *g = calloc(1, sizeof *g);
   read_all(d, WID, 0, INFINITY, g);
@@ -105,9 +104,9 @@ TEST(long_batches_split_within_bounds) {
 TEST(a_corrupt_chunk_is_skipped) {
   db *d = tdb_open(dir, "corrupt.db");
   memchunk_sample s[64];
-  store(d, s, series(s, 0, 10, 20));
-  store(d, s, series(s, 200, 10, 20));
-  store(d, s, series(s, 400, 10, 20));
+  put_batch(d, s, series(s, 0, 10, 20));
+  put_batch(d, s, series(s, 200, 10, 20));
+  put_batch(d, s, series(s, 400, 10, 20));
   CHECK(db_exec(d, "UPDATE sample_chunks SET data = substr(data, 1, 20) WHERE t0 = 1700000200") ==
         SQLITE_OK);
   got *g = calloc(1, sizeof *g);
@@ -125,17 +124,23 @@ TEST(retention_drops_chunks_wholly_past_the_cutoff) {
   CHECK(db_exec(d, "INSERT INTO workers(id, project_id, name, first_seen, last_seen)"
                    " VALUES(7, 1, 'w', 0, 0)") == SQLITE_OK);
   memchunk_sample s[64];
-  store(d, s, series(s, 0, 10, 20));   /* 0..190 */
-  store(d, s, series(s, 200, 10, 20)); /* 200..390: straddles the cutoff at 300 */
-  store(d, s, series(s, 400, 10, 20)); /* 400..590 */
-  double now = T0 + 300 + 86400;       /* raw retention 1 day: cutoff T0 + 300 */
-  CHECK_EQ_INT(memstore_retention(d, now, 1, 120), 1);
+  put_batch(d, s, series(s, 0, 10, 20));   /* 0..190 */
+  put_batch(d, s, series(s, 200, 10, 20)); /* 200..390: straddles the cutoff at 300 */
+  put_batch(d, s, series(s, 400, 10, 20)); /* 400..590 */
+  double cutoff = T0 + 300;                /* raw retention: a cutoff at T0 + 300 */
+  sq_tx t;
+  store_tx *tx = tdb_tx(d, &t);
+  int64_t n = 0;
+  CHECK_EQ_INT(tx->ops->retention(tx, STORE_RET_SAMPLES, cutoff, 5000, &n), STORE_OK);
+  CHECK_EQ_INT(n, 1);
   got *g = calloc(1, sizeof *g);
   read_all(d, WID, 0, INFINITY, g);
   CHECK_EQ_INT(g->n, 40);
   CHECK(g->n && g->v[0].ts == T0 + 200);
-  CHECK_EQ_INT(memstore_retention(d, now, 1, 120), 0);
-  CHECK_EQ_INT(memstore_retention(d, now + 100, 1, 120), 1); /* now wholly old */
+  CHECK_EQ_INT(tx->ops->retention(tx, STORE_RET_SAMPLES, cutoff, 5000, &n), STORE_OK);
+  CHECK_EQ_INT(n, 0);
+  CHECK_EQ_INT(tx->ops->retention(tx, STORE_RET_SAMPLES, cutoff + 100, 5000, &n), STORE_OK);
+  CHECK_EQ_INT(n, 1); /* now wholly old */
   read_all(d, WID, 0, INFINITY, g);
   CHECK_EQ_INT(g->n, 20);
   free(g);
@@ -191,7 +196,7 @@ TEST(migration_packs_old_samples_into_chunks) {
                      NULL, NULL, NULL) == SQLITE_OK);
   sqlite3_close(h);
 
-  db *d = db_open(path, false); /* migrates */
+  db *d = db_open(path, false, 0); /* migrates */
   CHECK(d != NULL);
   if (!d) return;
   CHECK_EQ_INT(tdb_count(d, "PRAGMA user_version"), db_schema_version());
@@ -219,7 +224,7 @@ TEST(migration_packs_old_samples_into_chunks) {
   CHECK(g->v[2].ts == 1700000020 && g->v[2].uss == 0);
   free(g);
   db_close(d);
-  d = db_open(path, false); /* opening again changes nothing */
+  d = db_open(path, false, 0); /* opening again changes nothing */
   CHECK(d != NULL);
   if (d) CHECK_EQ_INT(tdb_count(d, "SELECT sum(n) FROM sample_chunks"), n1 + 3);
   db_close(d);

@@ -14,8 +14,7 @@
 #include "sqlite/db.h"
 #include "util/log.h"
 #include "memory/memory_payload.h"
-#include "sqlite/memqueries.h"
-#include "sqlite/memstore.h"
+#include "memory/memstore.h"
 #include "sqlite/schema.h"
 #include "testdb.h"
 #include "testutil.h"
@@ -47,20 +46,22 @@ static void batch(memory_payload *p, int pid, double first, int n) {
 }
 
 /* Stores one batch in its own transaction; commit 0 rolls it back. Returns what was stored. */
-static memstore_result store(memstore *m, db *d, int pid, double first, int n, int commit) {
+static memstore_result put_batch(memstore *m, db *d, int pid, double first, int n, int commit) {
   memory_payload p;
   memstore_result res = {0};
   batch(&p, pid, first, n);
+  sq_tx t;
   CHECK_EQ_INT(db_exec(d, "BEGIN IMMEDIATE"), SQLITE_OK);
-  CHECK_EQ_INT(memstore_ingest(m, d, PROJECT, &p, &res), 0);
+  CHECK_EQ_INT(memstore_ingest(m, tdb_tx(d, &t), NULL, PROJECT, &p, &res), 0);
   CHECK_EQ_INT(db_exec(d, commit ? "COMMIT" : "ROLLBACK"), SQLITE_OK);
   memory_payload_free(&p);
   return res;
 }
 
 static void flush(memstore *m, db *d) {
+  sq_tx t;
   CHECK_EQ_INT(db_exec(d, "BEGIN IMMEDIATE"), SQLITE_OK);
-  CHECK_EQ_INT(memstore_flush(m, d), 0);
+  CHECK_EQ_INT(memstore_flush(m, tdb_tx(d, &t)), 0);
   CHECK_EQ_INT(db_exec(d, "COMMIT"), SQLITE_OK);
 }
 
@@ -80,12 +81,12 @@ TEST(a_retry_after_a_restart_is_stored_once) {
   db *d = tdb_open(dir, "restart.db");
   if (!d) return;
   memstore *m = memstore_new();
-  CHECK_EQ_INT(store(m, d, 10, 0, 20, 1).accepted, 20);
-  CHECK_EQ_INT(store(m, d, 10, 0, 20, 1).accepted, 0); /* a retry, cache warm */
+  CHECK_EQ_INT(put_batch(m, d, 10, 0, 20, 1).accepted, 20);
+  CHECK_EQ_INT(put_batch(m, d, 10, 0, 20, 1).accepted, 0); /* a retry, cache warm */
   memstore_free(m);
-  m = memstore_new();                                     /* a restart: nothing cached */
-  CHECK_EQ_INT(store(m, d, 10, 100, 20, 1).accepted, 10); /* half retry, half new */
-  CHECK_EQ_INT(store(m, d, 10, 200, 20, 1).accepted, 10);
+  m = memstore_new();                                         /* a restart: nothing cached */
+  CHECK_EQ_INT(put_batch(m, d, 10, 100, 20, 1).accepted, 10); /* half retry, half new */
+  CHECK_EQ_INT(put_batch(m, d, 10, 200, 20, 1).accepted, 10);
   CHECK_EQ_INT(tdb_count(d, "SELECT sum(n) FROM sample_chunks"), 40);
   CHECK_EQ_INT(tdb_count(d, "SELECT sum(n) FROM rollup_hour"), 40);
   memstore_free(m);
@@ -97,8 +98,8 @@ TEST(a_batch_whose_transaction_was_undone_leaves_no_trace_in_the_detector) {
   db *ref = tdb_open(dir, "ref.db");
   if (!ref) return;
   memstore *m = memstore_new();
-  for (int i = 0; i < 40; i++) store(m, ref, 10, 200.0 * i, 20, 1);
-  store(m, ref, 10, 200.0 * 41, 20, 1);
+  for (int i = 0; i < 40; i++) put_batch(m, ref, 10, 200.0 * i, 20, 1);
+  put_batch(m, ref, 10, 200.0 * 41, 20, 1);
   flush(m, ref);
   char *want = detector_hex(ref);
   memstore_free(m);
@@ -109,10 +110,10 @@ TEST(a_batch_whose_transaction_was_undone_leaves_no_trace_in_the_detector) {
   if (!d) return;
   m = memstore_new();
   memstore_result res = {0};
-  for (int i = 0; i < 40; i++) res = store(m, d, 10, 200.0 * i, 20, 1);
-  store(m, d, 10, 200.0 * 40, 20, 0);
+  for (int i = 0; i < 40; i++) res = put_batch(m, d, 10, 200.0 * i, 20, 1);
+  put_batch(m, d, 10, 200.0 * 40, 20, 0);
   memstore_forget(m, res.worker_id); /* what the writer's undone() does */
-  store(m, d, 10, 200.0 * 41, 20, 1);
+  put_batch(m, d, 10, 200.0 * 41, 20, 1);
   flush(m, d);
   char *got = detector_hex(d);
   CHECK(want && got && strcmp(want, got) == 0);
@@ -127,10 +128,10 @@ TEST(a_new_worker_whose_insert_was_undone_is_created_again) {
   db *d = tdb_open(dir, "new-undone.db");
   if (!d) return;
   memstore *m = memstore_new();
-  memstore_result res = store(m, d, 10, 0, 20, 0); /* rolled back */
+  memstore_result res = put_batch(m, d, 10, 0, 20, 0); /* rolled back */
   memstore_forget(m, res.worker_id);
-  CHECK_EQ_INT(store(m, d, 10, 200, 20, 1).accepted, 20);
-  CHECK_EQ_INT(store(m, d, 10, 400, 20, 1).accepted, 20);
+  CHECK_EQ_INT(put_batch(m, d, 10, 200, 20, 1).accepted, 20);
+  CHECK_EQ_INT(put_batch(m, d, 10, 400, 20, 1).accepted, 20);
   CHECK_EQ_INT(tdb_count(d, "SELECT count(*) FROM workers"), 1);
   CHECK_EQ_INT(tdb_count(d, "SELECT last_seen FROM workers"), (int64_t)T0 + 590);
   CHECK_EQ_INT(tdb_count(d, "SELECT count(*) FROM sample_chunks WHERE worker IN"
@@ -148,15 +149,18 @@ TEST(the_open_life_ends_at_the_last_sample) {
   db *d = tdb_open(dir, "lives.db");
   if (!d) return;
   memstore *m = memstore_new();
-  store(m, d, 10, 0, 10, 1);   /* pid 10: 0..90 */
-  store(m, d, 10, 100, 10, 1); /* 100..190 */
-  store(m, d, 11, 300, 10, 1); /* restarted: pid 11 from 300 */
-  store(m, d, 11, 400, 10, 1); /* 400..490 */
-  store(m, d, 11, 500, 10, 1); /* 500..590 */
-  int not_found = 0;
-  json_t *doc =
-      q_worker_memory(d, PROJECT, "web-1/gunicorn-0", T0 - 60, T0 + 3600, 1000, &not_found);
-  CHECK(doc != NULL && !not_found);
+  put_batch(m, d, 10, 0, 10, 1);   /* pid 10: 0..90 */
+  put_batch(m, d, 10, 100, 10, 1); /* 100..190 */
+  put_batch(m, d, 11, 300, 10, 1); /* restarted: pid 11 from 300 */
+  put_batch(m, d, 11, 400, 10, 1); /* 400..490 */
+  put_batch(m, d, 11, 500, 10, 1); /* 500..590 */
+  sq_rd r;
+  store_memory_query q = {PROJECT, "web-1/gunicorn-0", T0 - 60, T0 + 3600, 1000, NULL, NULL};
+  json_t *doc = NULL;
+  CHECK_EQ_INT(sq_read_worker_memory(tdb_rd(d, &r), &q, &doc), STORE_OK);
+  free(q.alloc_baseline);
+  free(q.alloc_latest);
+  CHECK(doc != NULL);
   json_t *lives = json_object_get(doc, "lives");
   CHECK_EQ_INT(json_array_size(lives), 2);
   if (json_array_size(lives) == 2) {

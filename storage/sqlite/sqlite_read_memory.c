@@ -1,17 +1,16 @@
-/* memqueries: workers list (leaking first, with a 3-hour sparkline) and one worker's chart
- * data: points, lives, the fitted trend, alert markers and the top growing allocation sites.
- * Views up to 7 days read the raw sample chunks (averaged per minute past 6 hours); longer
- * ones, and ranges older than the raw samples, read the hourly rollups. */
-#include "sqlite/memqueries.h"
-
+/* sqlite_read_memory: the statements behind the workers API: the workers list (leaking first,
+ * with a 3-hour sparkline) and one worker's chart data: points, lives, the fitted trend and
+ * alert markers. Views up to 7 days read the raw sample chunks (averaged per minute past 6
+ * hours); longer ones, and ranges older than the raw samples, read the hourly rollups. Charts
+ * are downsampled to at most max_points buckets, keeping each bucket's mean. Reader-pool
+ * connections only. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sqlite/chunks.h"
-#include "sqlite/memstore.h"
-#include "sqlite/queries.h"
+#include "sqlite/sqlite_int.h"
 
 static json_t *num_or_null(sqlite3_stmt *s, int col) {
   if (sqlite3_column_type(s, col) == SQLITE_NULL) return json_null();
@@ -30,24 +29,24 @@ static json_t *sparkline(db *d, int64_t wid, double last_seen);
   " slope_bytes_per_hour, confidence, projected_limit_at, release, started_at, first_seen"
 
 static json_t *worker_row(sqlite3_stmt *s) {
-  json_t *o =
-      json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-                q_col_text(s, 1), "host", q_col_text(s, 2), "service", q_col_text(s, 3), "pid",
-                int_or_null(s, 4), "last_seen", q_time(sqlite3_column_double(s, 5)), "rss_bytes",
-                int_or_null(s, 6), "memory_limit_bytes", int_or_null(s, 7), "state",
-                q_col_text(s, 8), "slope_bytes_per_hour", num_or_null(s, 9), "confidence",
-                num_or_null(s, 10), "projected_limit_at", q_time(sqlite3_column_double(s, 11)),
-                "release", q_col_text(s, 12), "started_at", q_time(sqlite3_column_double(s, 13)),
-                "first_seen", q_time(sqlite3_column_double(s, 14)));
+  json_t *o = json_pack(
+      "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+      sq_col_text(s, 1), "host", sq_col_text(s, 2), "service", sq_col_text(s, 3), "pid",
+      int_or_null(s, 4), "last_seen", store_json_time(sqlite3_column_double(s, 5)), "rss_bytes",
+      int_or_null(s, 6), "memory_limit_bytes", int_or_null(s, 7), "state", sq_col_text(s, 8),
+      "slope_bytes_per_hour", num_or_null(s, 9), "confidence", num_or_null(s, 10),
+      "projected_limit_at", store_json_time(sqlite3_column_double(s, 11)), "release",
+      sq_col_text(s, 12), "started_at", store_json_time(sqlite3_column_double(s, 13)), "first_seen",
+      store_json_time(sqlite3_column_double(s, 14)));
   return o;
 }
 
-json_t *q_workers(db *d, int64_t project_id, double now) {
-  (void)now;
+int sq_read_workers(store_rd *rd, int64_t project_id, json_t **out) {
+  db *d = sq_rdb(rd);
   sqlite3_stmt *s = db_stmt(d, "SELECT " WORKER_COLS " FROM workers WHERE project_id=?"
                                " ORDER BY state='leaking' DESC, projected_limit_at IS NULL,"
                                " projected_limit_at, name LIMIT 5000");
-  if (!s) return NULL;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, project_id);
   json_t *list = json_array();
   int64_t ids[5000];
@@ -62,7 +61,8 @@ json_t *q_workers(db *d, int64_t project_id, double now) {
   sqlite3_reset(s);
   for (size_t i = 0; i < n; i++)
     json_object_set_new(json_array_get(list, i), "sparkline", sparkline(d, ids[i], seen[i]));
-  return json_pack("{s:o}", "workers", list);
+  *out = json_pack("{s:o}", "workers", list);
+  return *out ? STORE_OK : STORE_ENOMEM;
 }
 
 typedef struct series {
@@ -194,18 +194,21 @@ static json_t *points(db *d, int64_t wid, double from, double to, int64_t max_po
   return arr;
 }
 
-json_t *q_worker_memory(db *d, int64_t project_id, const char *name, double from, double to,
-                        int64_t max_points, int *not_found) {
+int sq_read_worker_memory(store_rd *rd, store_memory_query *q, json_t **out) {
+  db *d = sq_rdb(rd);
+  int64_t project_id = q->project_id, max_points = q->max_points;
+  const char *name = q->worker;
+  double from = q->from, to = q->to;
   sqlite3_stmt *s = db_stmt(d, "SELECT " WORKER_COLS ", a.latest, a.baseline FROM workers"
                                " LEFT JOIN worker_allocations a ON a.worker = workers.id"
                                " WHERE project_id=? AND name=?");
-  if (!s) return NULL;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, project_id);
   sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(s) != SQLITE_ROW) {
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW) {
     sqlite3_reset(s);
-    *not_found = 1;
-    return NULL;
+    return rc == SQLITE_DONE ? STORE_ENOTFOUND : STORE_EIO;
   }
   json_t *worker = worker_row(s);
   int64_t wid = sqlite3_column_int64(s, 0);
@@ -220,9 +223,13 @@ json_t *q_worker_memory(db *d, int64_t project_id, const char *name, double from
   int leaking = !strcmp(state, "leaking");
   const char *top_txt = (const char *)sqlite3_column_text(s, 15);
   const char *base_txt = (const char *)sqlite3_column_text(s, 16);
-  char *top_txt_copy = top_txt ? strdup(top_txt) : NULL;
-  char *base_txt_copy = base_txt ? strdup(base_txt) : NULL;
+  q->alloc_latest = top_txt ? strdup(top_txt) : NULL;
+  q->alloc_baseline = base_txt ? strdup(base_txt) : NULL;
   sqlite3_reset(s);
+  if ((top_txt && !q->alloc_latest) || (base_txt && !q->alloc_baseline)) {
+    json_decref(worker);
+    return STORE_ENOMEM;
+  }
   if (to <= 0) to = last_seen > 0 ? last_seen + 60 : 0;
   if (from <= 0 || from >= to) from = to - 3600;
 
@@ -234,7 +241,7 @@ json_t *q_worker_memory(db *d, int64_t project_id, const char *name, double from
 
   json_t *lives = json_array();
   /* The open (latest) life ends at the worker's last_seen: the writer does not move its
-   * last_ts on every batch (memstore.c, touch_life). */
+   * last_ts on every batch (sqlite_memory.c, sq_life_open). */
   s = db_stmt(d, "SELECT pid, started_at, first_ts, last_ts FROM (SELECT pid, started_at,"
                  " first_ts, CASE WHEN first_ts = (SELECT max(first_ts) FROM worker_lives"
                  " WHERE worker=?1) THEN max(last_ts, ?4) ELSE last_ts END AS last_ts"
@@ -285,15 +292,11 @@ json_t *q_worker_memory(db *d, int64_t project_id, const char *name, double from
       json_array_append_new(alerts, json_pack("{s:I, s:f, s:o, s:o}", "id",
                                               (json_int_t)sqlite3_column_int64(s, 0), "fired_at",
                                               sqlite3_column_double(s, 1), "resolved_at",
-                                              num_or_null(s, 2), "summary", q_col_text(s, 3)));
+                                              num_or_null(s, 2), "summary", sq_col_text(s, 3)));
     sqlite3_reset(s);
   }
   json_object_set_new(doc, "alerts", alerts);
 
-  /* Top growing allocation sites since the start of the current life. */
-  json_t *growing = memstore_top_growing(base_txt_copy, top_txt_copy, 10);
-  free(base_txt_copy);
-  free(top_txt_copy);
-  json_object_set_new(doc, "top_growing", growing);
-  return doc;
+  *out = doc;
+  return STORE_OK;
 }

@@ -1,5 +1,6 @@
-/* webhooks: the delivery side of the outbox and the webhook API. Loop thread, except on_alert
- * (writer thread, inside the alert's transaction) which only writes rows and wakes the loop.
+/* delivery: sends what the outbox holds. Loop thread; every database step is a writer job
+ * (claims and attempt records, alerts/outbox.h), and the alert sink wakes it (uv_async) when a
+ * transaction on the writer thread added rows.
  *
  * Delivery cycle: a claim job (writer) marks due rows 'sending', at most one per webhook and
  * none for a webhook that is busy or sent less than THROTTLE_S ago; each is POSTed through
@@ -9,35 +10,32 @@
  *
  * Lifetime: the state is freed when the module reference, the kick handle and every writer
  * job it submitted are gone (done() callbacks may run inside writer_stop, after shutdown). */
-#include "alerts/webhooks.h"
+#include "alerts/delivery.h"
 
 #include <curl/curl.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sqlite/alerts.h"
-#include "api/api.h"
-#include "util/crypto.h"
+#include "alerts/alerts.h"
+#include "alerts/outbox.h"
+#include "alerts/webhook_msg.h"
 #include "core/housekeeping.h"
 #include "http/http_client.h"
+#include "util/container.h"
+#include "util/crypto.h"
 #include "util/log.h"
-#include "core/ops.h"
-#include "sqlite/outbox.h"
 #include "util/timefmt.h"
-#include "alerts/webhook_msg.h"
 
-#define MAX_IN_FLIGHT   16    /* transfers at once, all webhooks together */
-#define THROTTLE_S      0.9   /* per webhook: one message about every second (Slack's limit) */
-#define TIMEOUT_MS      10000 /* a 2xx must come back within this */
-#define HORIZON_FACTOR  17280 /* give up after base * this (one day for the 5 s default) */
-#define RETENTION_EVERY 60.0  /* seconds between delivery-retention passes */
-#define RETENTION_BATCH 2000
+#define MAX_IN_FLIGHT  16    /* transfers at once, all webhooks together */
+#define THROTTLE_S     0.9   /* per webhook: one message about every second (Slack's limit) */
+#define TIMEOUT_MS     10000 /* a 2xx must come back within this */
+#define HORIZON_FACTOR 17280 /* give up after base * this (one day for the 5 s default) */
 
 /* Retry delays as multiples of the base (5 s: 5 s, 30 s, 2 min, 10 min, 30 min, 2 h, 6 h, 12 h). */
 static const double backoff_steps[] = {1, 6, 24, 120, 360, 1440, 4320, 8640};
+#define N_STEPS (sizeof backoff_steps / sizeof backoff_steps[0])
 
 typedef struct pace {
   int64_t webhook_id;
@@ -48,7 +46,7 @@ typedef struct pace {
 typedef struct sending sending;
 typedef struct record_job record_job;
 
-typedef struct wh {
+struct delivery {
   app *a;
   http_client *http;
   uv_async_t kick; /* wakes the loop when the hook wrote rows */
@@ -59,15 +57,14 @@ typedef struct wh {
   size_t n_paces, paces_cap;
   sending *sendings;      /* POSTs in flight */
   record_job *unrecorded; /* attempt records waiting to be (re)submitted */
-  int retention_running;
-  double next_retention;
   /* counters for /metrics */
   uint64_t n_delivered, n_retry, n_refused, n_gave_up, n_gone, n_claimed;
-} wh;
+};
+typedef struct delivery wh;
 
 struct sending {
   wh *w;
-  outbox_item it;
+  store_item it;
   double at;
   sending *prev, *next;
 };
@@ -75,7 +72,7 @@ struct sending {
 struct record_job {
   writer_job job;
   wh *w;
-  outbox_result r;
+  store_attempt r;
   record_job *next; /* unrecorded list */
 };
 
@@ -85,21 +82,8 @@ typedef struct claim_job {
   double now;
   int64_t *exclude;
   size_t n_exclude, max, n;
-  outbox_item items[MAX_IN_FLIGHT];
+  store_item items[MAX_IN_FLIGHT];
 } claim_job;
-
-typedef struct retention_job {
-  writer_job job;
-  wh *w;
-  double cutoff;
-  int64_t deleted;
-} retention_job;
-
-/* The hook outlives nothing: it reads only these, set once at init, and wakes the loop
- * through kick only while kick_open (under kick_mu, so shutdown can close the handle). */
-static double hook_digest_window;
-static pthread_mutex_t kick_mu = PTHREAD_MUTEX_INITIALIZER;
-static uv_async_t *kick_handle;
 
 static void wh_unref(wh *w) {
   if (--w->refs > 0) return;
@@ -108,7 +92,7 @@ static void wh_unref(wh *w) {
 }
 
 static wh *state(app *a) {
-  return a->ext[WEBHOOKS_EXT];
+  return a->delivery;
 }
 
 /* --- delivery ----------------------------------------------------------------------------- */
@@ -148,9 +132,9 @@ static void record_done(writer_job *j) {
   wh_unref(w);
 }
 
-static int record_run(writer_job *j, db *d) {
+static int record_run(writer_job *j, store_tx *tx) {
   record_job *rj = container_of(j, record_job, job);
-  return outbox_record(d, &rj->r);
+  return tx->ops->delivery_record(tx, &rj->r);
 }
 
 static void record_submit(wh *w, record_job *rj) {
@@ -170,8 +154,13 @@ static double jitter(void) {
   return 0.8 + 0.4 * ((double)r / 4294967295.0);
 }
 
+double delivery_retry_delay(double base, int attempts, double jitter_factor) {
+  size_t i = attempts < 0 ? 0 : (size_t)attempts < N_STEPS ? (size_t)attempts : N_STEPS - 1;
+  return base * backoff_steps[i] * jitter_factor;
+}
+
 /* Turns a transfer's result into the attempt record: delivered, retry when, or give up. */
-static void decide(wh *w, const sending *s, const http_client_result *res, outbox_result *r) {
+static void decide(wh *w, const sending *s, const http_client_result *res, store_attempt *r) {
   const config *cfg = w->a->cfg;
   double base = (double)cfg->webhook_retry_base_ms / 1000.0;
   r->delivery_id = s->it.delivery_id;
@@ -200,9 +189,7 @@ static void decide(wh *w, const sending *s, const http_client_result *res, outbo
              res->body);
   else
     snprintf(r->error, sizeof r->error, "%s", res->error);
-  int n = s->it.attempts; /* attempts before this one */
-  size_t steps = sizeof backoff_steps / sizeof backoff_steps[0];
-  double delay = base * backoff_steps[(size_t)n < steps ? (size_t)n : steps - 1] * jitter();
+  double delay = delivery_retry_delay(base, s->it.attempts, jitter());
   r->outcome = res->refused ? "refused" : "retry";
   if ((st == 429 || st == 503) && res->retry_after >= 0) {
     delay = res->retry_after < 1 ? 1 : res->retry_after > 86400 ? 86400 : res->retry_after;
@@ -228,7 +215,7 @@ static void sending_free(wh *w, sending *s) {
   else
     w->sendings = s->next;
   if (s->next) s->next->prev = s->prev;
-  outbox_item_clear(&s->it);
+  store_item_clear(&s->it);
   free(s);
 }
 
@@ -254,15 +241,15 @@ static void on_sent(void *arg, const http_client_result *res) {
 }
 
 /* Builds the message and starts the POST; a failure to start counts as a failed attempt. */
-static void send_item(wh *w, outbox_item *it) {
+static void send_item(wh *w, store_item *it) {
   sending *s = calloc(1, sizeof *s);
   if (!s) {
-    outbox_item_clear(it);
+    store_item_clear(it);
     return;
   }
   s->w = w;
   s->it = *it;
-  s->at = app_now();
+  s->at = time_wall();
   s->next = w->sendings;
   if (w->sendings) w->sendings->prev = s;
   w->sendings = s;
@@ -307,9 +294,9 @@ static void send_item(wh *w, outbox_item *it) {
   on_sent(s, &fail);
 }
 
-static int claim_run(writer_job *j, db *d) {
+static int claim_run(writer_job *j, store_tx *tx) {
   claim_job *c = container_of(j, claim_job, job);
-  return outbox_claim(d, c->now, c->exclude, c->n_exclude, c->max, c->items, &c->n);
+  return outbox_claim(tx, c->now, c->exclude, c->n_exclude, c->max, c->items, &c->n);
 }
 
 static void request_claim(wh *w);
@@ -319,11 +306,11 @@ static void claim_done(writer_job *j) {
   wh *w = c->w;
   w->claim_running = 0;
   for (size_t i = 0; i < c->n; i++) {
-    if (j->status == WRITER_OK && !w->stopping) {
+    if (j->status == STORE_OK && !w->stopping) {
       w->n_claimed++;
       send_item(w, &c->items[i]);
     } else {
-      outbox_item_clear(&c->items[i]); /* left 'sending': the next start retries it */
+      store_item_clear(&c->items[i]); /* left 'sending': the next start retries it */
     }
   }
   free(c->exclude);
@@ -347,7 +334,7 @@ static void request_claim(wh *w) {
   claim_job *c = calloc(1, sizeof *c);
   if (!c) return;
   c->w = w;
-  c->now = app_now();
+  c->now = time_wall();
   c->max = MAX_IN_FLIGHT - active;
   c->exclude = calloc(w->n_paces + 1, sizeof *c->exclude);
   if (!c->exclude) {
@@ -378,34 +365,8 @@ static void on_kick(uv_async_t *h) {
   request_claim(container_of(h, wh, kick));
 }
 
-/* Writer thread, inside the alert's transaction. */
-static int on_alert(db *d, const alert_record *r, void *arg) {
-  (void)arg;
-  int n = outbox_enqueue_alert(d, r, hook_digest_window);
-  if (n < 0) return n;
-  if (n > 0) {
-    pthread_mutex_lock(&kick_mu);
-    if (kick_handle) uv_async_send(kick_handle);
-    pthread_mutex_unlock(&kick_mu);
-  }
-  return WRITER_OK;
-}
-
-static int retention_run(writer_job *j, db *d) {
-  retention_job *r = container_of(j, retention_job, job);
-  return outbox_retention(d, r->cutoff, RETENTION_BATCH, &r->deleted);
-}
-
-static void retention_done(writer_job *j) {
-  retention_job *r = container_of(j, retention_job, job);
-  wh *w = r->w;
-  w->retention_running = 0;
-  w->next_retention = app_now() + (r->deleted >= RETENTION_BATCH ? 1.0 : RETENTION_EVERY);
-  free(r);
-  wh_unref(w);
-}
-
-static void on_tick(app *a, double now) {
+void delivery_tick(app *a, double now) {
+  (void)now;
   wh *w = state(a);
   if (!w || w->stopping) return;
   record_job *list = w->unrecorded;
@@ -416,21 +377,11 @@ static void on_tick(app *a, double now) {
     list = next;
   }
   request_claim(w);
-  if (!w->retention_running && now >= w->next_retention) {
-    retention_job *r = calloc(1, sizeof *r);
-    if (!r) return;
-    r->w = w;
-    r->cutoff = now - (double)a->cfg->delivery_retention_days * 86400.0;
-    r->job.run = retention_run;
-    r->job.done = retention_done;
-    w->refs++;
-    if (writer_submit(a->writer, &r->job) == 0) {
-      w->retention_running = 1;
-    } else {
-      w->refs--;
-      free(r);
-    }
-  }
+}
+
+void delivery_kick(app *a) {
+  wh *w = state(a);
+  if (w) request_claim(w);
 }
 
 static size_t metrics(app *a, char *buf, size_t cap) {
@@ -457,14 +408,14 @@ static size_t metrics(app *a, char *buf, size_t cap) {
   return (size_t)n < cap ? (size_t)n : cap > 0 ? cap - 1 : 0;
 }
 
-static int reset_sending(db *d, void *arg) {
+static int reset_sending(store_tx *tx, void *arg) {
   (void)arg;
-  return outbox_reset_sending(d) == WRITER_OK ? 0 : -1;
+  return tx->ops->deliveries_reset_sending(tx);
 }
 
-int webhooks_init(app *a) {
+int delivery_init(app *a) {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return -1;
-  if (writer_call_sync(a->writer, reset_sending, NULL) != 0) {
+  if (writer_call_sync(a->writer, reset_sending, NULL) != STORE_OK) {
     log_error("cannot reset in-flight webhook deliveries", NULL);
     return -1;
   }
@@ -479,15 +430,9 @@ int webhooks_init(app *a) {
   }
   uv_unref((uv_handle_t *)&w->kick);
   w->refs = 2; /* the module and the kick handle */
-  w->next_retention = app_now() + 5.0;
-  a->ext[WEBHOOKS_EXT] = w;
-  hook_digest_window = (double)a->cfg->webhook_digest_window_ms / 1000.0;
-  pthread_mutex_lock(&kick_mu);
-  kick_handle = &w->kick;
-  pthread_mutex_unlock(&kick_mu);
-  alerts_set_hook(on_alert, NULL);
-  housekeeping_add(on_tick);
-  ops_add_metrics(metrics);
+  a->delivery = w;
+  alert_sink_set_kick(a->alerts, &w->kick);
+  app_add_metrics(a, metrics);
   if (!a->cfg->allow_private_webhooks)
     log_debug("webhook SSRF guard on", NULL);
   else
@@ -499,13 +444,11 @@ static void on_kick_closed(uv_handle_t *h) {
   wh_unref(container_of((uv_async_t *)h, wh, kick));
 }
 
-void webhooks_shutdown(app *a) {
+void delivery_shutdown(app *a) {
   wh *w = state(a);
   if (!w) return;
   w->stopping = 1;
-  pthread_mutex_lock(&kick_mu);
-  kick_handle = NULL;
-  pthread_mutex_unlock(&kick_mu);
+  alert_sink_set_kick(a->alerts, NULL);
   uv_close((uv_handle_t *)&w->kick, on_kick_closed);
   size_t aborted = http_client_active(w->http);
   http_client_close(w->http); /* no callbacks: those rows stay 'sending' until the next start */
@@ -528,235 +471,6 @@ void webhooks_shutdown(app *a) {
   }
   if (aborted)
     log_info("webhook requests aborted; they are retried at the next start", "n=%zu", aborted);
-  a->ext[WEBHOOKS_EXT] = NULL;
+  a->delivery = NULL;
   wh_unref(w);
-}
-
-/* --- API ------------------------------------------------------------------------------------ */
-
-typedef struct api_job {
-  writer_job job;
-  app *a;
-  http_conn *c;
-  outbox_webhook hook;
-  int64_t delivery_id;
-  char msg_id[OUTBOX_MSGID_MAX];
-} api_job;
-
-static api_job *job_new(app *a, http_conn *c) {
-  api_job *j = calloc(1, sizeof *j);
-  if (!j)
-    http_respond_error(c, 503, NULL, "out of memory");
-  else
-    j->a = a, j->c = c;
-  return j;
-}
-
-static void job_submit(api_job *j, int (*run)(writer_job *, db *), void (*done)(writer_job *)) {
-  api_write_submit(j->a, j->c, &j->job, run, done, j);
-}
-
-static void respond_json(http_conn *c, int status, json_t *doc) {
-  char *out = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-  json_decref(doc);
-  if (out)
-    http_respond_take(c, status, "application/json", NULL, out, strlen(out));
-  else
-    http_respond_error(c, 503, NULL, "out of memory");
-}
-
-static int create_run(writer_job *wj, db *d) {
-  api_job *j = container_of(wj, api_job, job);
-  return outbox_webhook_create(d, &j->hook);
-}
-
-static json_t *event_names(unsigned mask) {
-  static const char *const names[] = {"memory_leak", "memory_leak_resolved", "new_issue",
-                                      "regression"};
-  json_t *arr = json_array();
-  for (size_t i = 0; i < 4; i++) {
-    if (mask & outbox_event_bit(names[i])) json_array_append_new(arr, json_string(names[i]));
-  }
-  return arr;
-}
-
-static void create_done(writer_job *wj) {
-  api_job *j = container_of(wj, api_job, job);
-  if (wj->status == WRITER_EINVAL) {
-    http_respond_error(j->c, 409, NULL, "too many webhooks for this project (at most 32)");
-  } else if (wj->status < 0) {
-    http_respond_error(j->c, 503, "Retry-After: 5\r\n", "storage unavailable, retry later");
-  } else {
-    char created[40];
-    time_format_rfc3339(j->hook.created_at, created, sizeof created);
-    json_t *doc =
-        json_pack("{s:I, s:I, s:s, s:s, s:o, s:s, s:b}", "id", (json_int_t)j->hook.id, "project_id",
-                  (json_int_t)j->hook.project_id, "url", j->hook.url, "kind", j->hook.kind,
-                  "events", event_names(j->hook.events), "created_at", created, "disabled", 0);
-    if (doc && j->hook.secret[0]) json_object_set_new(doc, "secret", json_string(j->hook.secret));
-    respond_json(j->c, 201, doc);
-  }
-  free(j);
-}
-
-void webhooks_create(app *a, http_conn *c, http_request *req, const route_params *p) {
-  int64_t pid;
-  if (api_param_project(a, c, p, &pid)) return;
-  json_t *doc = api_body_object(a, c, req);
-  if (!doc) return;
-  char why[160] = "";
-  const char *url = json_string_value(json_object_get(doc, "url"));
-  const char *kind = json_string_value(json_object_get(doc, "kind"));
-  json_t *events = json_object_get(doc, "events");
-  json_t *jsecret = json_object_get(doc, "secret");
-  unsigned mask = 0;
-  if (webhook_msg_url_check(url, why, sizeof why) != 0) {
-    /* why is set */
-  } else if (!kind || (strcmp(kind, "slack") && strcmp(kind, "generic"))) {
-    snprintf(why, sizeof why, "kind: must be \"slack\" or \"generic\"");
-  } else if (events && (!json_is_array(events) || json_array_size(events) == 0)) {
-    snprintf(why, sizeof why, "events: must be a non-empty array");
-  } else if (jsecret && !json_is_null(jsecret) && strcmp(kind, "generic")) {
-    snprintf(why, sizeof why, "secret: only generic webhooks are signed");
-  } else if (jsecret && !json_is_null(jsecret) &&
-             webhook_msg_secret_check(json_string_value(jsecret))) {
-    snprintf(why, sizeof why, "secret: must be \"whsec_\" followed by base64 of 24 to 64 bytes");
-  }
-  if (!why[0] && events) {
-    size_t i;
-    json_t *e;
-    json_array_foreach(events, i, e) {
-      unsigned bit = outbox_event_bit(json_string_value(e));
-      if (!bit) {
-        snprintf(why, sizeof why,
-                 "events: each must be memory_leak, memory_leak_resolved, new_issue or regression");
-        break;
-      }
-      mask |= bit;
-    }
-  } else if (!why[0]) {
-    mask = OUTBOX_EV_MEMORY_LEAK | OUTBOX_EV_MEMORY_LEAK_RESOLVED | OUTBOX_EV_NEW_ISSUE |
-           OUTBOX_EV_REGRESSION;
-  }
-  if (why[0]) {
-    json_decref(doc);
-    http_respond_error(c, 400, NULL, why);
-    return;
-  }
-  api_job *j = job_new(a, c);
-  if (!j) {
-    json_decref(doc);
-    return;
-  }
-  j->hook.project_id = pid;
-  snprintf(j->hook.url, sizeof j->hook.url, "%s", url);
-  snprintf(j->hook.kind, sizeof j->hook.kind, "%s", kind);
-  j->hook.events = mask;
-  j->hook.created_at = app_now();
-  if (!strcmp(kind, "generic")) {
-    if (json_is_string(jsecret)) {
-      snprintf(j->hook.secret, sizeof j->hook.secret, "%s", json_string_value(jsecret));
-    } else {
-      uint8_t raw[32];
-      char b64[48];
-      if (random_bytes(raw, sizeof raw)) {
-        json_decref(doc);
-        free(j);
-        http_respond_error(c, 503, NULL, "no randomness available");
-        return;
-      }
-      base64_encode(raw, sizeof raw, b64);
-      snprintf(j->hook.secret, sizeof j->hook.secret, "whsec_%s", b64);
-    }
-  }
-  json_decref(doc);
-  job_submit(j, create_run, create_done);
-}
-
-static int q_list(db *d, api_read *r) {
-  r->result = outbox_q_webhooks(d, r->id[0]);
-  return r->result ? 0 : -1;
-}
-
-void webhooks_list(app *a, http_conn *c, http_request *req, const route_params *p) {
-  (void)req;
-  int64_t pid;
-  if (api_param_project(a, c, p, &pid)) return;
-  api_read *r = api_read_new(a, c, q_list);
-  if (!r) return;
-  r->id[0] = pid;
-  api_read_submit(r);
-}
-
-static int delete_run(writer_job *wj, db *d) {
-  api_job *j = container_of(wj, api_job, job);
-  return outbox_webhook_delete(d, j->hook.id);
-}
-
-static void delete_done(writer_job *wj) {
-  api_job *j = container_of(wj, api_job, job);
-  if (!api_respond_write_error(j->c, wj->status, "webhook", "conflict"))
-    http_respond(j->c, 204, NULL, NULL, NULL, 0);
-  free(j);
-}
-
-void webhooks_delete(app *a, http_conn *c, http_request *req, const route_params *p) {
-  (void)req;
-  int64_t id;
-  if (api_param_id(c, p, "webhook", &id)) return;
-  api_job *j = job_new(a, c);
-  if (!j) return;
-  j->hook.id = id;
-  job_submit(j, delete_run, delete_done);
-}
-
-static int test_run(writer_job *wj, db *d) {
-  api_job *j = container_of(wj, api_job, job);
-  return outbox_enqueue_test(d, j->hook.id, app_now(), &j->delivery_id, j->msg_id);
-}
-
-static void test_done(writer_job *wj) {
-  api_job *j = container_of(wj, api_job, job);
-  if (!api_respond_write_error(j->c, wj->status, "webhook", "webhook is disabled")) {
-    respond_json(j->c, 202,
-                 json_pack("{s:I, s:s, s:s}", "delivery_id", (json_int_t)j->delivery_id,
-                           "message_id", j->msg_id, "status", "pending"));
-    wh *w = state(j->a);
-    if (w) request_claim(w);
-  }
-  free(j);
-}
-
-void webhooks_test(app *a, http_conn *c, http_request *req, const route_params *p) {
-  (void)req;
-  int64_t id;
-  if (api_param_id(c, p, "webhook", &id)) return;
-  api_job *j = job_new(a, c);
-  if (!j) return;
-  j->hook.id = id;
-  job_submit(j, test_run, test_done);
-}
-
-static int q_deliveries(db *d, api_read *r) {
-  int nf = 0;
-  r->result = outbox_q_deliveries(d, r->id[0], r->str[0], r->id[1], &nf);
-  if (nf) {
-    r->status = 404;
-    snprintf(r->detail, sizeof r->detail, "webhook not found");
-    return 0;
-  }
-  return r->result ? 0 : -1;
-}
-
-void webhooks_deliveries(app *a, http_conn *c, http_request *req, const route_params *p) {
-  int64_t id;
-  if (api_param_id(c, p, "webhook", &id)) return;
-  api_read *r = api_read_new(a, c, q_deliveries);
-  if (!r) return;
-  r->id[0] = id;
-  if (api_paging(c, req, 50, 500, &r->id[1], r->str[0], sizeof r->str[0])) {
-    free(r);
-    return;
-  }
-  api_read_submit(r);
 }

@@ -1,59 +1,35 @@
-/* events_store: writer-thread SQL for ingest. All statements come from the per-connection
- * cache (prepared once). Dedup is a lookup on the (project_id, event_id) index before any
- * write, so a retried event costs no writes and does not undo other items of its envelope. */
-#include "sqlite/events_store.h"
-
-#include <jansson.h>
+/* sqlite_events: the statements behind what the Sentry endpoints ingest (events grouped into
+ * issues by fingerprint, transactions, sessions, client reports, attachments) and projects.
+ * Writer connection only, inside the writer's transaction; every statement comes from the
+ * connection's cache. Dedup is a lookup on the (project_id, event_id) index before any write,
+ * so a retried event costs no writes and does not undo other items of its envelope. Which
+ * alerts a new or regressed issue raises is decided above this layer (server/sentry). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sqlite/alerts.h"
-#include "writer.h"
+#include "sqlite/sqlite_int.h"
 
-#define STEP_DONE(s) (sqlite3_step(s) == SQLITE_DONE)
+#define STEP_DONE(s) (sq_step_done(s) == STORE_OK)
 
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v) {
-  if (v)
-    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_null(s, i);
-}
-
-/* Alert details carry what a notification shows: title, culprit, count, release, level. */
-static int issue_alert(db *d, const stored_event *e, int64_t issue_id, int64_t count,
-                       const char *kind) {
-  json_t *details =
-      json_pack("{s:I, s:s, s:s, s:s, s:I, s:s?, s:s?}", "issue_id", (json_int_t)issue_id, "title",
-                e->title, "culprit", e->culprit, "level", e->level, "count", (json_int_t)count,
-                "release", e->release, "environment", e->environment);
-  char *text = details ? json_dumps(details, JSON_COMPACT) : NULL;
-  json_decref(details);
-  if (!text) return WRITER_EIO;
-  char summary[600];
-  snprintf(summary, sizeof summary, "%s: %.500s",
-           strcmp(kind, "regression") == 0 ? "Regression" : "New issue", e->title);
-  int rc = alerts_fire(d, e->project_id, kind, NULL, issue_id, e->received, summary, text, NULL);
-  free(text);
-  return rc;
-}
-
-int store_event(db *d, const stored_event *e) {
+int sq_event_put(store_tx *tx, const store_event *e, store_issue_change *out) {
+  db *d = sq_db(tx);
+  memset(out, 0, sizeof *out);
   sqlite3_stmt *s = db_stmt(d, "SELECT 1 FROM events WHERE project_id=? AND event_id=?");
-  if (!s) return WRITER_EIO;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, e->project_id);
   sqlite3_bind_blob(s, 2, e->event_id, 16, SQLITE_STATIC);
   int rc = sqlite3_step(s);
   sqlite3_reset(s);
-  if (rc == SQLITE_ROW) return WRITER_DUPLICATE;
-  if (rc != SQLITE_DONE) return WRITER_EIO;
+  if (rc == SQLITE_ROW) return STORE_DUPLICATE;
+  if (rc != SQLITE_DONE) return STORE_EIO;
 
   /* Find or create the issue. */
   int64_t issue_id = 0;
   int regression = 0;
   s = db_stmt(d, "SELECT id, status FROM issues WHERE project_id=? AND fingerprint=?");
-  if (!s) return WRITER_EIO;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, e->project_id);
   sqlite3_bind_text(s, 2, e->fingerprint, -1, SQLITE_STATIC);
   rc = sqlite3_step(s);
@@ -63,13 +39,13 @@ int store_event(db *d, const stored_event *e) {
     regression = st && strcmp(st, "resolved") == 0;
   }
   sqlite3_reset(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return WRITER_EIO;
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return STORE_EIO;
   int created = 0;
   if (!issue_id) {
     s = db_stmt(d, "INSERT INTO issues(project_id, fingerprint, title, culprit, level, count,"
                    " first_seen, last_seen, first_release, last_release)"
                    " VALUES(?,?,?,?,?,1,?,?,?,?)");
-    if (!s) return WRITER_EIO;
+    if (!s) return STORE_EIO;
     sqlite3_bind_int64(s, 1, e->project_id);
     sqlite3_bind_text(s, 2, e->fingerprint, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, e->title, -1, SQLITE_STATIC);
@@ -77,9 +53,9 @@ int store_event(db *d, const stored_event *e) {
     sqlite3_bind_text(s, 5, e->level, -1, SQLITE_STATIC);
     sqlite3_bind_double(s, 6, e->timestamp);
     sqlite3_bind_double(s, 7, e->timestamp);
-    bind_text_or_null(s, 8, e->release);
-    bind_text_or_null(s, 9, e->release);
-    if (!STEP_DONE(s)) return WRITER_EIO;
+    sq_bind_text(s, 8, e->release);
+    sq_bind_text(s, 9, e->release);
+    if (!STEP_DONE(s)) return STORE_EIO;
     issue_id = sqlite3_last_insert_rowid(db_handle(d));
     created = 1;
   } else {
@@ -95,68 +71,71 @@ int store_event(db *d, const stored_event *e) {
                    " first_release=coalesce(first_release, ?5),"
                    " status=CASE WHEN status='resolved' THEN 'unresolved' ELSE status END"
                    " WHERE id=?6");
-    if (!s) return WRITER_EIO;
+    if (!s) return STORE_EIO;
     sqlite3_bind_double(s, 1, e->timestamp);
     sqlite3_bind_text(s, 2, e->level, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, e->title, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, e->culprit, -1, SQLITE_STATIC);
-    bind_text_or_null(s, 5, e->release);
+    sq_bind_text(s, 5, e->release);
     sqlite3_bind_int64(s, 6, issue_id);
-    if (!STEP_DONE(s)) return WRITER_EIO;
+    if (!STEP_DONE(s)) return STORE_EIO;
   }
 
   s = db_stmt(d, "INSERT INTO events(project_id, issue_id, event_id, timestamp, received, level,"
                  " release, environment, payload) VALUES(?,?,?,?,?,?,?,?,?)");
-  if (!s) return WRITER_EIO;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, e->project_id);
   sqlite3_bind_int64(s, 2, issue_id);
   sqlite3_bind_blob(s, 3, e->event_id, 16, SQLITE_STATIC);
   sqlite3_bind_double(s, 4, e->timestamp);
   sqlite3_bind_double(s, 5, e->received);
   sqlite3_bind_text(s, 6, e->level, -1, SQLITE_STATIC);
-  bind_text_or_null(s, 7, e->release);
-  bind_text_or_null(s, 8, e->environment);
+  sq_bind_text(s, 7, e->release);
+  sq_bind_text(s, 8, e->environment);
   sqlite3_bind_blob(s, 9, e->payload, (int)e->len, SQLITE_STATIC);
-  if (!STEP_DONE(s)) return WRITER_EIO;
+  if (!STEP_DONE(s)) return STORE_EIO;
 
   s = db_stmt(d, "INSERT INTO issue_hours(issue_id, hour, count) VALUES(?,?,1)"
                  " ON CONFLICT(issue_id, hour) DO UPDATE SET count=count+1");
-  if (!s) return WRITER_EIO;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, issue_id);
   sqlite3_bind_int64(s, 2, (int64_t)floor(e->timestamp / 3600.0));
-  if (!STEP_DONE(s)) return WRITER_EIO;
+  if (!STEP_DONE(s)) return STORE_EIO;
 
-  if (created) return issue_alert(d, e, issue_id, 1, "new_issue");
-  if (regression) {
+  out->issue_id = issue_id;
+  out->created = created;
+  out->regressed = regression;
+  out->count = 1;
+  if (!created) {
     s = db_stmt(d, "SELECT count FROM issues WHERE id=?");
-    int64_t count = 0;
-    if (s) {
-      sqlite3_bind_int64(s, 1, issue_id);
-      if (sqlite3_step(s) == SQLITE_ROW) count = sqlite3_column_int64(s, 0);
-      sqlite3_reset(s);
-    }
-    return issue_alert(d, e, issue_id, count, "regression");
+    if (!s) return STORE_EIO;
+    sqlite3_bind_int64(s, 1, issue_id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) out->count = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW) return STORE_EIO;
   }
-  return WRITER_OK;
+  return STORE_OK;
 }
 
-int store_transaction(db *d, int64_t project_id, const uint8_t event_id[16], const char *name,
-                      double timestamp, double received, const char *payload, size_t len) {
+int sq_transaction_put(store_tx *tx, int64_t project_id, const uint8_t event_id[16],
+                       const char *name, double timestamp, double received, const char *payload,
+                       size_t len) {
+  db *d = sq_db(tx);
   sqlite3_stmt *s = db_stmt(d, "INSERT OR IGNORE INTO transactions(project_id, event_id, name,"
                                " timestamp, received, payload) VALUES(?,?,?,?,?,?)");
-  if (!s) return WRITER_EIO;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, project_id);
   sqlite3_bind_blob(s, 2, event_id, 16, SQLITE_STATIC);
-  bind_text_or_null(s, 3, name);
+  sq_bind_text(s, 3, name);
   sqlite3_bind_double(s, 4, timestamp);
   sqlite3_bind_double(s, 5, received);
   sqlite3_bind_blob(s, 6, payload, (int)len, SQLITE_STATIC);
-  return STEP_DONE(s) ? WRITER_OK : WRITER_EIO;
+  return STEP_DONE(s) ? STORE_OK : STORE_EIO;
 }
 
-int store_session(db *d, int64_t project_id, const char *sid, const char *release,
-                  const char *environment, const char *status, int64_t errors, double started,
-                  double updated) {
+int sq_session_put(store_tx *tx, int64_t project_id, const store_session *ss) {
+  db *d = sq_db(tx);
   /* Later updates of a session replace its status, but a final state never goes back to ok. */
   sqlite3_stmt *s = db_stmt(
       d, "INSERT INTO sessions(project_id, sid, release, environment, status, errors, started,"
@@ -165,105 +144,128 @@ int store_session(db *d, int64_t project_id, const char *sid, const char *releas
          " ('ok','exited','errored') THEN excluded.status ELSE sessions.status END,"
          " errors=max(sessions.errors, excluded.errors),"
          " updated=max(sessions.updated, excluded.updated)");
-  if (!s) return WRITER_EIO;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, project_id);
-  sqlite3_bind_text(s, 2, sid, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 3, release, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 4, environment, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 5, status, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 6, errors);
-  sqlite3_bind_double(s, 7, started);
-  sqlite3_bind_double(s, 8, updated);
-  return STEP_DONE(s) ? WRITER_OK : WRITER_EIO;
+  sqlite3_bind_text(s, 2, ss->sid, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, ss->release, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, ss->environment, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 5, ss->status, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 6, ss->errors);
+  sqlite3_bind_double(s, 7, ss->started);
+  sqlite3_bind_double(s, 8, ss->updated);
+  return STEP_DONE(s) ? STORE_OK : STORE_EIO;
 }
 
-int store_session_aggregate(db *d, int64_t project_id, const char *release, const char *environment,
-                            int64_t healthy, int64_t errored, int64_t crashed, int64_t abnormal) {
+int sq_sessions_add(store_tx *tx, int64_t project_id, const store_session_counts *c) {
+  db *d = sq_db(tx);
   sqlite3_stmt *s = db_stmt(
       d, "INSERT INTO session_aggregates(project_id, release, environment, healthy, errored,"
          " crashed, abnormal) VALUES(?,?,?,?,?,?,?) ON CONFLICT(project_id, release, environment)"
          " DO UPDATE SET healthy=healthy+excluded.healthy, errored=errored+excluded.errored,"
          " crashed=crashed+excluded.crashed, abnormal=abnormal+excluded.abnormal");
-  if (!s) return WRITER_EIO;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, project_id);
-  sqlite3_bind_text(s, 2, release, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 3, environment, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 4, healthy);
-  sqlite3_bind_int64(s, 5, errored);
-  sqlite3_bind_int64(s, 6, crashed);
-  sqlite3_bind_int64(s, 7, abnormal);
-  return STEP_DONE(s) ? WRITER_OK : WRITER_EIO;
+  sqlite3_bind_text(s, 2, c->release, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, c->environment, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, c->healthy);
+  sqlite3_bind_int64(s, 5, c->errored);
+  sqlite3_bind_int64(s, 6, c->crashed);
+  sqlite3_bind_int64(s, 7, c->abnormal);
+  return STEP_DONE(s) ? STORE_OK : STORE_EIO;
 }
 
-int store_dropped(db *d, int64_t project_id, const char *reason, const char *category,
-                  int64_t quantity) {
+int sq_dropped_add(store_tx *tx, int64_t project_id, const char *reason, const char *category,
+                   int64_t quantity) {
+  db *d = sq_db(tx);
   sqlite3_stmt *s = db_stmt(d, "INSERT INTO dropped_events(project_id, reason, category, quantity)"
                                " VALUES(?,?,?,?) ON CONFLICT(project_id, reason, category)"
                                " DO UPDATE SET quantity=quantity+excluded.quantity");
-  if (!s) return WRITER_EIO;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, project_id);
   sqlite3_bind_text(s, 2, reason, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, category, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 4, quantity);
-  return STEP_DONE(s) ? WRITER_OK : WRITER_EIO;
+  return STEP_DONE(s) ? STORE_OK : STORE_EIO;
 }
 
-int store_attachment(db *d, int64_t project_id, const uint8_t *event_id, const char *filename,
-                     const char *content_type, const char *data, size_t len, double received) {
+int sq_attachment_put(store_tx *tx, int64_t project_id, const uint8_t *event_id,
+                      const char *filename, const char *content_type, const char *data, size_t len,
+                      double received) {
+  db *d = sq_db(tx);
   sqlite3_stmt *s = db_stmt(d, "INSERT INTO attachments(project_id, event_id, filename,"
                                " content_type, size, data, received) VALUES(?,?,?,?,?,?,?)");
-  if (!s) return WRITER_EIO;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, project_id);
   if (event_id) sqlite3_bind_blob(s, 2, event_id, 16, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, filename, -1, SQLITE_STATIC);
-  bind_text_or_null(s, 4, content_type);
+  sq_bind_text(s, 4, content_type);
   sqlite3_bind_int64(s, 5, (int64_t)len);
   sqlite3_bind_blob(s, 6, data, (int)len, SQLITE_STATIC);
   sqlite3_bind_double(s, 7, received);
-  return STEP_DONE(s) ? WRITER_OK : WRITER_EIO;
+  return STEP_DONE(s) ? STORE_OK : STORE_EIO;
 }
 
-int store_project_create(db *d, const char *name, const char *public_key, double now, int64_t *id) {
+int sq_project_create(store_tx *tx, const char *name, const char *public_key, double now,
+                      int64_t *id) {
+  db *d = sq_db(tx);
   sqlite3_stmt *s =
       db_stmt(d, "INSERT INTO projects(id, name, public_key, created_at) VALUES(?,?,?,?)");
-  if (!s) return WRITER_EIO;
+  if (!s) return STORE_EIO;
   if (*id > 0) sqlite3_bind_int64(s, 1, *id);
   sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, public_key, -1, SQLITE_STATIC);
   sqlite3_bind_double(s, 4, now);
   int rc = sqlite3_step(s);
-  if ((rc & 0xff) == SQLITE_CONSTRAINT) return WRITER_EINVAL;
-  if (rc != SQLITE_DONE) return WRITER_EIO;
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return STORE_ECONFLICT;
+  if (rc != SQLITE_DONE) return STORE_EIO;
   *id = sqlite3_last_insert_rowid(db_handle(d));
-  return WRITER_OK;
+  return STORE_OK;
 }
 
-int store_issue_set_status(db *d, int64_t issue_id, const char *status, double now) {
-  sqlite3_stmt *s = db_stmt(d, "UPDATE issues SET status=? WHERE id=? RETURNING project_id");
-  if (!s) return WRITER_EIO;
+int sq_issue_set_status(store_tx *tx, int64_t issue_id, const char *status, int64_t *project_id) {
+  sqlite3_stmt *s =
+      db_stmt(sq_db(tx), "UPDATE issues SET status=? WHERE id=? RETURNING project_id");
+  if (!s) return STORE_EIO;
   sqlite3_bind_text(s, 1, status, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 2, issue_id);
   int rc = sqlite3_step(s);
-  if (rc == SQLITE_DONE) return WRITER_ENOTFOUND;
-  if (rc != SQLITE_ROW) return WRITER_EIO;
-  int64_t project_id = sqlite3_column_int64(s, 0);
+  if (rc == SQLITE_ROW) *project_id = sqlite3_column_int64(s, 0);
   sqlite3_reset(s);
-  if (strcmp(status, "unresolved") == 0) return WRITER_OK;
-  /* Resolving silently closes the issue's alerts; only leaks notify on resolution. */
-  s = db_stmt(d, "UPDATE alerts SET status='resolved', resolved_at=? WHERE project_id=?"
-                 " AND issue_id=? AND status='firing'");
-  if (!s) return WRITER_EIO;
-  sqlite3_bind_double(s, 1, now);
-  sqlite3_bind_int64(s, 2, project_id);
-  sqlite3_bind_int64(s, 3, issue_id);
-  return STEP_DONE(s) ? WRITER_OK : WRITER_EIO;
+  if (rc == SQLITE_DONE) return STORE_ENOTFOUND;
+  return rc == SQLITE_ROW ? STORE_OK : STORE_EIO;
 }
 
-int store_project_set_rate_limit(db *d, int64_t project_id, int64_t per_minute) {
+int sq_project_set_rate_limit(store_tx *tx, int64_t project_id, int64_t per_minute) {
+  db *d = sq_db(tx);
   sqlite3_stmt *s = db_stmt(d, "UPDATE projects SET rate_limit_per_minute=? WHERE id=?");
-  if (!s) return WRITER_EIO;
+  if (!s) return STORE_EIO;
   if (per_minute >= 0) sqlite3_bind_int64(s, 1, per_minute);
   sqlite3_bind_int64(s, 2, project_id);
-  if (!STEP_DONE(s)) return WRITER_EIO;
-  return sqlite3_changes(db_handle(d)) ? WRITER_OK : WRITER_ENOTFOUND;
+  if (!STEP_DONE(s)) return STORE_EIO;
+  return sqlite3_changes(db_handle(d)) ? STORE_OK : STORE_ENOTFOUND;
+}
+
+int sq_projects_each(store_tx *tx,
+                     int (*fn)(void *ctx, int64_t id, const char *key, int64_t rate_limit),
+                     void *ctx) {
+  sqlite3_stmt *s = db_stmt(sq_db(tx), "SELECT id, public_key, coalesce(rate_limit_per_minute,"
+                                       " -1) FROM projects ORDER BY id");
+  if (!s) return STORE_EIO;
+  int rc, stop = 0;
+  while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
+    stop = fn(ctx, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+              sqlite3_column_int64(s, 2));
+  sqlite3_reset(s);
+  return stop || rc == SQLITE_DONE ? STORE_OK : STORE_EIO;
+}
+
+int sq_project_name(store_tx *tx, int64_t project_id, char *buf, size_t cap) {
+  sqlite3_stmt *s = db_stmt(sq_db(tx), "SELECT name FROM projects WHERE id=?");
+  if (!s) return STORE_EIO;
+  sqlite3_bind_int64(s, 1, project_id);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+  sqlite3_reset(s);
+  if (rc == SQLITE_DONE) return STORE_ENOTFOUND;
+  return rc == SQLITE_ROW ? STORE_OK : STORE_EIO;
 }

@@ -1,47 +1,23 @@
-/* queries: read-only SQL for the API. Pool threads only; every statement comes from the
- * connection's cache. Documents are built here and serialised by the caller on the same
- * thread, so the loop only sends bytes. */
-#include "sqlite/queries.h"
-
+/* sqlite_read: the statements behind the management API's reads (projects, stats, issues,
+ * events, alerts), building their documents. Reader-pool connections only; never writes; every
+ * statement comes from the connection's cache. Lists page by keyset (store_page), so a page
+ * costs the same at any depth. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/timefmt.h"
-
-json_t *q_time(double t) {
-  if (t <= 0) return json_null();
-  char buf[40];
-  time_format_rfc3339(t, buf, sizeof buf);
-  return json_string(buf);
-}
-
-json_t *q_col_text(sqlite3_stmt *s, int col) {
-  const char *v = (const char *)sqlite3_column_text(s, col);
-  return v ? json_string(v) : json_null();
-}
-
-void q_format_dsn(const char *base, const char *key, int64_t id, char *buf, size_t cap) {
-  const char *sep = strstr(base, "://");
-  if (!sep) {
-    snprintf(buf, cap, "http://%s@%s/%lld", key, base, (long long)id);
-    return;
-  }
-  const char *host = sep + 3;
-  const char *slash = strchr(host, '/');
-  int hl = slash ? (int)(slash - host) : (int)strlen(host);
-  snprintf(buf, cap, "%.*s://%s@%.*s/%lld", (int)(sep - base), base, key, hl, host, (long long)id);
-}
+#include "sqlite/sqlite_int.h"
+#include "util/hex.h"
 
 static json_t *project_row(sqlite3_stmt *s, const char *base) {
   char dsn[600];
   int64_t id = sqlite3_column_int64(s, 0);
   const char *key = (const char *)sqlite3_column_text(s, 2);
-  q_format_dsn(base, key, id, dsn, sizeof dsn);
-  json_t *o =
-      json_pack("{s:I, s:o, s:s, s:s, s:o}", "id", (json_int_t)id, "name", q_col_text(s, 1),
-                "public_key", key, "dsn", dsn, "created_at", q_time(sqlite3_column_double(s, 3)));
+  store_format_dsn(base, key, id, dsn, sizeof dsn);
+  json_t *o = json_pack("{s:I, s:o, s:s, s:s, s:o}", "id", (json_int_t)id, "name",
+                        sq_col_text(s, 1), "public_key", key, "dsn", dsn, "created_at",
+                        store_json_time(sqlite3_column_double(s, 3)));
   json_object_set_new(o, "rate_limit_per_minute",
                       sqlite3_column_type(s, 4) == SQLITE_NULL
                           ? json_null()
@@ -49,31 +25,39 @@ static json_t *project_row(sqlite3_stmt *s, const char *base) {
   return o;
 }
 
-json_t *q_projects(db *d, const char *base) {
+int sq_read_projects(store_rd *rd, const char *base, json_t **out) {
+  db *d = sq_rdb(rd);
   sqlite3_stmt *s = db_stmt(d, "SELECT id, name, public_key, created_at, rate_limit_per_minute"
                                " FROM projects ORDER BY id");
-  if (!s) return NULL;
+  if (!s) return STORE_EIO;
   json_t *list = json_array();
-  while (sqlite3_step(s) == SQLITE_ROW) json_array_append_new(list, project_row(s, base));
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) json_array_append_new(list, project_row(s, base));
   sqlite3_reset(s);
-  return json_pack("{s:o}", "projects", list);
+  if (rc != SQLITE_DONE) {
+    json_decref(list);
+    return STORE_EIO;
+  }
+  *out = json_pack("{s:o}", "projects", list);
+  return *out ? STORE_OK : STORE_ENOMEM;
 }
 
-json_t *q_project(db *d, int64_t id, const char *base, int *not_found) {
+int sq_read_project(store_rd *rd, int64_t id, const char *base, json_t **out) {
+  db *d = sq_rdb(rd);
   sqlite3_stmt *s = db_stmt(d, "SELECT id, name, public_key, created_at, rate_limit_per_minute"
                                " FROM projects WHERE id=?");
-  if (!s) return NULL;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, id);
-  json_t *o = NULL;
-  if (sqlite3_step(s) == SQLITE_ROW)
-    o = project_row(s, base);
-  else
-    *not_found = 1;
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *out = project_row(s, base);
   sqlite3_reset(s);
-  return o;
+  if (rc == SQLITE_DONE) return STORE_ENOTFOUND;
+  if (rc != SQLITE_ROW) return STORE_EIO;
+  return *out ? STORE_OK : STORE_ENOMEM;
 }
 
-json_t *q_project_stats(db *d, int64_t id) {
+int sq_read_project_stats(store_rd *rd, int64_t id, json_t **out) {
+  db *d = sq_rdb(rd);
   json_t *releases = json_array(), *dropped = json_array();
   sqlite3_stmt *s = db_stmt(
       d,
@@ -92,7 +76,7 @@ json_t *q_project_stats(db *d, int64_t id) {
     int64_t h = sqlite3_column_int64(s, 2), e = sqlite3_column_int64(s, 3),
             c = sqlite3_column_int64(s, 4), ab = sqlite3_column_int64(s, 5);
     json_array_append_new(releases, json_pack("{s:o, s:o, s:I, s:I, s:I, s:I, s:I}", "release",
-                                              q_col_text(s, 0), "environment", q_col_text(s, 1),
+                                              sq_col_text(s, 0), "environment", sq_col_text(s, 1),
                                               "total", (json_int_t)(h + e + c + ab), "healthy",
                                               (json_int_t)h, "errored", (json_int_t)e, "crashed",
                                               (json_int_t)c, "abnormal", (json_int_t)ab));
@@ -103,8 +87,8 @@ json_t *q_project_stats(db *d, int64_t id) {
   if (!s) goto fail;
   sqlite3_bind_int64(s, 1, id);
   while (sqlite3_step(s) == SQLITE_ROW) {
-    json_array_append_new(dropped, json_pack("{s:o, s:o, s:I}", "reason", q_col_text(s, 0),
-                                             "category", q_col_text(s, 1), "quantity",
+    json_array_append_new(dropped, json_pack("{s:o, s:o, s:I}", "reason", sq_col_text(s, 0),
+                                             "category", sq_col_text(s, 1), "quantity",
                                              (json_int_t)sqlite3_column_int64(s, 2)));
   }
   sqlite3_reset(s);
@@ -121,23 +105,26 @@ json_t *q_project_stats(db *d, int64_t id) {
     if (sqlite3_step(s) == SQLITE_ROW) counts[i] = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
   }
-  return json_pack("{s:o, s:o, s:I, s:I, s:I}", "releases", releases, "dropped", dropped,
+  *out = json_pack("{s:o, s:o, s:I, s:I, s:I}", "releases", releases, "dropped", dropped,
                    "transactions", (json_int_t)counts[0], "attachments", (json_int_t)counts[1],
                    "events", (json_int_t)counts[2]);
+  return *out ? STORE_OK : STORE_ENOMEM;
 fail:
   json_decref(releases);
   json_decref(dropped);
-  return NULL;
+  return STORE_EIO;
 }
 
-static json_t *issue_row(sqlite3_stmt *s) {
-  return json_pack(
-      "{s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:I}", "id",
-      (json_int_t)sqlite3_column_int64(s, 0), "title", q_col_text(s, 1), "culprit",
-      q_col_text(s, 2), "level", q_col_text(s, 3), "status", q_col_text(s, 4), "count",
-      (json_int_t)sqlite3_column_int64(s, 5), "first_seen", q_time(sqlite3_column_double(s, 6)),
-      "last_seen", q_time(sqlite3_column_double(s, 7)), "first_release", q_col_text(s, 8),
-      "last_release", q_col_text(s, 9), "project_id", (json_int_t)sqlite3_column_int64(s, 10));
+static json_t *issue_row(sqlite3_stmt *s, void *ctx) {
+  (void)ctx;
+  return json_pack("{s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:I}", "id",
+                   (json_int_t)sqlite3_column_int64(s, 0), "title", sq_col_text(s, 1), "culprit",
+                   sq_col_text(s, 2), "level", sq_col_text(s, 3), "status", sq_col_text(s, 4),
+                   "count", (json_int_t)sqlite3_column_int64(s, 5), "first_seen",
+                   store_json_time(sqlite3_column_double(s, 6)), "last_seen",
+                   store_json_time(sqlite3_column_double(s, 7)), "first_release", sq_col_text(s, 8),
+                   "last_release", sq_col_text(s, 9), "project_id",
+                   (json_int_t)sqlite3_column_int64(s, 10));
 }
 
 #define ISSUE_COLS                                                                                 \
@@ -162,18 +149,6 @@ static const struct {
      " ORDER BY count DESC, id DESC LIMIT ?6"},
 };
 
-/* Parses "<number>:<id>". */
-static int parse_cursor(const char *c, double *v, int64_t *id) {
-  char *end;
-  *v = strtod(c, &end);
-  if (end == c || *end != ':' || !isfinite(*v)) return -1;
-  char *end2;
-  long long i = strtoll(end + 1, &end2, 10);
-  if (end2 == end + 1 || *end2 || i <= 0) return -1;
-  *id = i;
-  return 0;
-}
-
 static json_t *hourly(db *d, int64_t issue_id, double now) {
   int64_t last = (int64_t)floor(now / 3600.0);
   json_t *bins = json_array();
@@ -194,20 +169,21 @@ static json_t *hourly(db *d, int64_t issue_id, double now) {
   return bins;
 }
 
-json_t *q_issues(db *d, const issue_filter *f, int *bad_cursor) {
+int sq_read_issues(store_rd *rd, const store_issue_query *f, json_t **out) {
+  db *d = sq_rdb(rd);
   int which = 0;
   for (int i = 0; i < 3; i++) {
     if (strcmp(f->sort, issue_sorts[i].name) == 0) which = i;
   }
   sqlite3_stmt *s = db_stmt(d, issue_sorts[which].sql);
-  if (!s) return NULL;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, f->project_id);
   if (f->status) sqlite3_bind_text(s, 2, f->status, -1, SQLITE_STATIC);
   char like[600];
-  if (f->query && *f->query) {
+  if (f->text && *f->text) {
     size_t n = 0;
     like[n++] = '%';
-    for (const char *p = f->query; *p && n < sizeof like - 3; p++) {
+    for (const char *p = f->text; *p && n < sizeof like - 3; p++) {
       if (*p == '%' || *p == '_' || *p == '\\') like[n++] = '\\';
       like[n++] = *p;
     }
@@ -215,44 +191,31 @@ json_t *q_issues(db *d, const issue_filter *f, int *bad_cursor) {
     like[n] = '\0';
     sqlite3_bind_text(s, 3, like, -1, SQLITE_STATIC);
   }
-  if (f->cursor && *f->cursor) {
-    double v;
-    int64_t id;
-    if (parse_cursor(f->cursor, &v, &id)) {
-      *bad_cursor = 1;
-      return NULL;
-    }
-    sqlite3_bind_double(s, 4, v);
-    sqlite3_bind_int64(s, 5, id);
+  if (f->page.has_cursor) {
+    sqlite3_bind_double(s, 4, f->page.key);
+    sqlite3_bind_int64(s, 5, f->page.id);
   }
-  sqlite3_bind_int64(s, 6, f->limit + 1);
+  sqlite3_bind_int64(s, 6, f->page.limit + 1);
   if (f->level) sqlite3_bind_text(s, 7, f->level, -1, SQLITE_STATIC);
   json_t *list = json_array();
-  char next[80] = "";
-  int64_t n = 0;
-  int more = 0;
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    if (n == f->limit) {
-      more = 1;
-      break;
-    }
-    json_t *row = issue_row(s);
-    json_array_append_new(list, row);
-    double key = which == 0   ? sqlite3_column_double(s, 7)
-                 : which == 1 ? sqlite3_column_double(s, 6)
-                              : (double)sqlite3_column_int64(s, 5);
-    snprintf(next, sizeof next, "%.17g:%lld", key, (long long)sqlite3_column_int64(s, 0));
-    n++;
+  double key;
+  int64_t last;
+  int more;
+  static const int key_cols[3] = {7, 6, 5};
+  int rc =
+      sq_page_rows(s, f->page.limit, 0, key_cols[which], issue_row, NULL, list, &more, &key, &last);
+  if (rc != STORE_OK) {
+    json_decref(list);
+    return rc;
   }
-  sqlite3_reset(s);
   size_t i;
   json_t *row;
   json_array_foreach(list, i, row) {
     json_object_set_new(row, "hourly",
                         hourly(d, json_integer_value(json_object_get(row, "id")), f->now));
   }
-  return json_pack("{s:o, s:o}", "issues", list, "next_cursor",
-                   more ? json_string(next) : json_null());
+  *out = store_json_page("issues", list, more, 1, key, last);
+  return *out ? STORE_OK : STORE_ENOMEM;
 }
 
 static json_t *event_payload(sqlite3_stmt *s, int col) {
@@ -262,28 +225,18 @@ static json_t *event_payload(sqlite3_stmt *s, int col) {
   return doc ? doc : json_object();
 }
 
-static void hex16(const void *blob, char out[33]) {
-  static const char hx[] = "0123456789abcdef";
-  const unsigned char *b = blob;
-  for (int i = 0; i < 16; i++) {
-    out[2 * i] = hx[b[i] >> 4];
-    out[2 * i + 1] = hx[b[i] & 15];
-  }
-  out[32] = '\0';
-}
-
 /* Fills an event document from a row: id, event_id, issue_id, timestamp, received, level,
  * release, environment, payload (columns 0..8), project_id (9). */
 static json_t *event_doc(sqlite3_stmt *s) {
   json_t *doc = event_payload(s, 8);
   char id[33] = "";
-  if (sqlite3_column_bytes(s, 1) == 16) hex16(sqlite3_column_blob(s, 1), id);
+  if (sqlite3_column_bytes(s, 1) == 16) hex_encode(sqlite3_column_blob(s, 1), 16, id);
   json_object_set_new(doc, "event_id", json_string(id));
   json_object_set_new(doc, "issue_id", json_integer(sqlite3_column_int64(s, 2)));
   json_object_set_new(doc, "project_id", json_integer(sqlite3_column_int64(s, 9)));
-  json_object_set_new(doc, "timestamp", q_time(sqlite3_column_double(s, 3)));
-  json_object_set_new(doc, "received", q_time(sqlite3_column_double(s, 4)));
-  json_object_set_new(doc, "level", q_col_text(s, 5));
+  json_object_set_new(doc, "timestamp", store_json_time(sqlite3_column_double(s, 3)));
+  json_object_set_new(doc, "received", store_json_time(sqlite3_column_double(s, 4)));
+  json_object_set_new(doc, "level", sq_col_text(s, 5));
   return doc;
 }
 
@@ -304,7 +257,7 @@ static void neighbours(db *d, json_t *doc, int64_t issue_id, int64_t row_id) {
       sqlite3_bind_int64(s, 2, row_id);
       if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 16) {
         char id[33];
-        hex16(sqlite3_column_blob(s, 0), id);
+        hex_encode(sqlite3_column_blob(s, 0), 16, id);
         json_decref(v);
         v = json_string(id);
       }
@@ -314,17 +267,18 @@ static void neighbours(db *d, json_t *doc, int64_t issue_id, int64_t row_id) {
   }
 }
 
-json_t *q_issue(db *d, int64_t id, int *not_found) {
+int sq_read_issue(store_rd *rd, int64_t id, json_t **out) {
+  db *d = sq_rdb(rd);
   sqlite3_stmt *s = db_stmt(d, "SELECT " ISSUE_COLS " FROM issues WHERE id=?");
-  if (!s) return NULL;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, id);
   json_t *issue = NULL;
-  if (sqlite3_step(s) == SQLITE_ROW) issue = issue_row(s);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) issue = issue_row(s, NULL);
   sqlite3_reset(s);
-  if (!issue) {
-    *not_found = 1;
-    return NULL;
-  }
+  if (rc == SQLITE_DONE) return STORE_ENOTFOUND;
+  if (rc != SQLITE_ROW) return STORE_EIO;
+  if (!issue) return STORE_ENOMEM;
   s = db_stmt(d, "SELECT " EVENT_COLS " FROM events WHERE issue_id=? ORDER BY id DESC LIMIT 1");
   json_t *latest = json_null();
   if (s) {
@@ -339,111 +293,109 @@ json_t *q_issue(db *d, int64_t id, int *not_found) {
     sqlite3_reset(s);
   }
   json_object_set_new(issue, "latest_event", latest);
-  return issue;
+  *out = issue;
+  return STORE_OK;
 }
 
-json_t *q_issue_events(db *d, int64_t issue_id, const char *cursor, int64_t limit, int *not_found) {
+static json_t *event_summary(sqlite3_stmt *s, void *ctx) {
+  (void)ctx;
+  char id[33] = "";
+  if (sqlite3_column_bytes(s, 1) == 16) hex_encode(sqlite3_column_blob(s, 1), 16, id);
+  return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "event_id", id, "timestamp",
+                   store_json_time(sqlite3_column_double(s, 2)), "received",
+                   store_json_time(sqlite3_column_double(s, 3)), "level", sq_col_text(s, 4),
+                   "release", sq_col_text(s, 5), "environment", sq_col_text(s, 6));
+}
+
+int sq_read_issue_events(store_rd *rd, int64_t issue_id, const store_page *p, json_t **out) {
+  db *d = sq_rdb(rd);
   sqlite3_stmt *s = db_stmt(d, "SELECT 1 FROM issues WHERE id=?");
-  if (!s) return NULL;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, issue_id);
-  int exists = sqlite3_step(s) == SQLITE_ROW;
+  int rc = sqlite3_step(s);
   sqlite3_reset(s);
-  if (!exists) {
-    *not_found = 1;
-    return NULL;
-  }
-  int64_t before = 0;
-  if (cursor && *cursor) before = strtoll(cursor, NULL, 10);
+  if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? STORE_ENOTFOUND : STORE_EIO;
+  int64_t before = p->has_cursor ? p->id : 0, limit = p->limit;
   s = db_stmt(d,
               "SELECT id, event_id, timestamp, received, level, release, environment"
               " FROM events WHERE issue_id=?1 AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3");
-  if (!s) return NULL;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, issue_id);
   sqlite3_bind_int64(s, 2, before);
   sqlite3_bind_int64(s, 3, limit + 1);
   json_t *list = json_array();
-  int64_t n = 0, last = 0;
-  int more = 0;
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    if (n == limit) {
-      more = 1;
-      break;
-    }
-    char id[33] = "";
-    if (sqlite3_column_bytes(s, 1) == 16) hex16(sqlite3_column_blob(s, 1), id);
-    json_array_append_new(list,
-                          json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "event_id", id, "timestamp",
-                                    q_time(sqlite3_column_double(s, 2)), "received",
-                                    q_time(sqlite3_column_double(s, 3)), "level", q_col_text(s, 4),
-                                    "release", q_col_text(s, 5), "environment", q_col_text(s, 6)));
-    last = sqlite3_column_int64(s, 0);
-    n++;
+  double key;
+  int more;
+  rc = sq_page_rows(s, limit, 0, -1, event_summary, NULL, list, &more, &key, &before);
+  if (rc != STORE_OK) {
+    json_decref(list);
+    return rc;
   }
-  sqlite3_reset(s);
-  char next[32];
-  snprintf(next, sizeof next, "%lld", (long long)last);
-  return json_pack("{s:o, s:o}", "events", list, "next_cursor",
-                   more ? json_string(next) : json_null());
+  *out = store_json_page("events", list, more, 0, 0, before);
+  return *out ? STORE_OK : STORE_ENOMEM;
 }
 
-json_t *q_event(db *d, int64_t project_id, const uint8_t event_id[16], int *not_found) {
+int sq_read_event(store_rd *rd, int64_t project_id, const uint8_t event_id[16], json_t **out) {
+  db *d = sq_rdb(rd);
   sqlite3_stmt *s =
       db_stmt(d, "SELECT " EVENT_COLS " FROM events WHERE project_id=? AND event_id=?");
-  if (!s) return NULL;
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, project_id);
   sqlite3_bind_blob(s, 2, event_id, 16, SQLITE_STATIC);
   json_t *doc = NULL;
-  if (sqlite3_step(s) == SQLITE_ROW) {
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
     doc = event_doc(s);
     int64_t row = sqlite3_column_int64(s, 0), issue = sqlite3_column_int64(s, 2);
     sqlite3_reset(s);
-    neighbours(d, doc, issue, row);
-  } else {
-    *not_found = 1;
+    if (doc) neighbours(d, doc, issue, row);
   }
   sqlite3_reset(s);
-  return doc;
+  if (rc == SQLITE_DONE) return STORE_ENOTFOUND;
+  if (rc != SQLITE_ROW) return STORE_EIO;
+  *out = doc;
+  return doc ? STORE_OK : STORE_ENOMEM;
 }
 
-json_t *q_alerts(db *d, int64_t project_id, const char *status, const char *kind,
-                 const char *cursor, int64_t limit) {
-  int64_t before = cursor && *cursor ? strtoll(cursor, NULL, 10) : 0;
-  sqlite3_stmt *s = db_stmt(d, "SELECT id, kind, status, worker_id, issue_id, fired_at,"
-                               " resolved_at, summary, details FROM alerts WHERE project_id=?1"
-                               " AND (?2 IS NULL OR status=?2) AND (?3 IS NULL OR kind=?3)"
-                               " AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?5");
-  if (!s) return NULL;
+static json_t *alert_row(sqlite3_stmt *s, void *ctx) {
+  (void)ctx;
+  json_error_t jerr;
+  json_t *details = json_loads((const char *)sqlite3_column_text(s, 8), 0, &jerr);
+  json_t *row =
+      json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+                "kind", sq_col_text(s, 1), "status", sq_col_text(s, 2), "fired_at",
+                store_json_time(sqlite3_column_double(s, 5)), "resolved_at",
+                store_json_time(sqlite3_column_double(s, 6)), "summary", sq_col_text(s, 7),
+                "details", details ? details : json_object());
+  if (row && sqlite3_column_type(s, 3) != SQLITE_NULL)
+    json_object_set_new(row, "worker_id", sq_col_text(s, 3));
+  if (row && sqlite3_column_type(s, 4) != SQLITE_NULL)
+    json_object_set_new(row, "issue_id", json_integer(sqlite3_column_int64(s, 4)));
+  return row;
+}
+
+int sq_read_alerts(store_rd *rd, int64_t project_id, const char *status, const char *kind,
+                   const store_page *p, json_t **out) {
+  sqlite3_stmt *s =
+      db_stmt(sq_rdb(rd), "SELECT id, kind, status, worker_id, issue_id, fired_at,"
+                          " resolved_at, summary, details FROM alerts WHERE project_id=?1"
+                          " AND (?2 IS NULL OR status=?2) AND (?3 IS NULL OR kind=?3)"
+                          " AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?5");
+  if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, project_id);
-  if (status) sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
-  if (kind) sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 4, before);
-  sqlite3_bind_int64(s, 5, limit + 1);
+  sq_bind_text(s, 2, status);
+  sq_bind_text(s, 3, kind);
+  sqlite3_bind_int64(s, 4, p->has_cursor ? p->id : 0);
+  sqlite3_bind_int64(s, 5, p->limit + 1);
   json_t *list = json_array();
-  int64_t n = 0, last = 0;
-  int more = 0;
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    if (n == limit) {
-      more = 1;
-      break;
-    }
-    json_error_t jerr;
-    json_t *details = json_loads((const char *)sqlite3_column_text(s, 8), 0, &jerr);
-    json_t *row = json_pack(
-        "{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 0), "kind",
-        q_col_text(s, 1), "status", q_col_text(s, 2), "fired_at",
-        q_time(sqlite3_column_double(s, 5)), "resolved_at", q_time(sqlite3_column_double(s, 6)),
-        "summary", q_col_text(s, 7), "details", details ? details : json_object());
-    if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-      json_object_set_new(row, "worker_id", q_col_text(s, 3));
-    if (sqlite3_column_type(s, 4) != SQLITE_NULL)
-      json_object_set_new(row, "issue_id", json_integer(sqlite3_column_int64(s, 4)));
-    json_array_append_new(list, row);
-    last = sqlite3_column_int64(s, 0);
-    n++;
+  double key;
+  int64_t last;
+  int more;
+  int rc = sq_page_rows(s, p->limit, 0, -1, alert_row, NULL, list, &more, &key, &last);
+  if (rc != STORE_OK) {
+    json_decref(list);
+    return rc;
   }
-  sqlite3_reset(s);
-  char next[32];
-  snprintf(next, sizeof next, "%lld", (long long)last);
-  return json_pack("{s:o, s:o}", "alerts", list, "next_cursor",
-                   more ? json_string(next) : json_null());
+  *out = store_json_page("alerts", list, more, 0, 0, last);
+  return *out ? STORE_OK : STORE_ENOMEM;
 }

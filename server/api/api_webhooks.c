@@ -1,0 +1,221 @@
+/* api_webhooks: the webhook endpoints under /api/v1 (create, list, delete, test, deliveries).
+ * Loop thread validates; writes go through the writer (alerts/outbox.h for test messages),
+ * reads through the reader pool. Delivery itself is alerts/delivery.c. */
+#include "api/api_webhooks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts/delivery.h"
+#include "alerts/outbox.h"
+#include "alerts/webhook_msg.h"
+#include "api/api.h"
+#include "core/status.h"
+#include "util/container.h"
+#include "util/crypto.h"
+#include "util/timefmt.h"
+
+typedef struct api_job {
+  writer_job job;
+  app *a;
+  http_conn *c;
+  store_webhook hook;
+  int64_t delivery_id;
+  double now;
+  char msg_id[STORE_MSGID_MAX];
+} api_job;
+
+static api_job *job_new(app *a, http_conn *c) {
+  api_job *j = calloc(1, sizeof *j);
+  if (!j)
+    http_respond_error(c, 503, "Retry-After: 1\r\n", "out of memory");
+  else
+    j->a = a, j->c = c, j->now = time_wall();
+  return j;
+}
+
+static void job_submit(api_job *j, int (*run)(writer_job *, store_tx *),
+                       void (*done)(writer_job *)) {
+  api_write_submit(j->a, j->c, &j->job, run, done, j);
+}
+
+static int create_run(writer_job *wj, store_tx *tx) {
+  api_job *j = container_of(wj, api_job, job);
+  return tx->ops->webhook_create(tx, &j->hook, OUTBOX_WEBHOOKS_MAX);
+}
+
+static void create_done(writer_job *wj) {
+  api_job *j = container_of(wj, api_job, job);
+  if (!status_respond(j->c, wj->status, "webhook",
+                      "too many webhooks for this project (at most 32)")) {
+    char created[40];
+    time_format_rfc3339(j->hook.created_at, created, sizeof created);
+    json_t *doc = json_pack("{s:I, s:I, s:s, s:s, s:o, s:s, s:b}", "id", (json_int_t)j->hook.id,
+                            "project_id", (json_int_t)j->hook.project_id, "url", j->hook.url,
+                            "kind", j->hook.kind, "events", store_json_events(j->hook.events),
+                            "created_at", created, "disabled", 0);
+    if (doc && j->hook.secret[0]) json_object_set_new(doc, "secret", json_string(j->hook.secret));
+    api_respond_json(j->c, 201, doc);
+  }
+  free(j);
+}
+
+void webhooks_create(app *a, http_conn *c, http_request *req, const route_params *p) {
+  int64_t pid;
+  if (api_param_project(a, c, p, &pid)) return;
+  json_t *doc = api_body_object(c, req);
+  if (!doc) return;
+  char why[160] = "";
+  const char *url = json_string_value(json_object_get(doc, "url"));
+  const char *kind = json_string_value(json_object_get(doc, "kind"));
+  json_t *events = json_object_get(doc, "events");
+  json_t *jsecret = json_object_get(doc, "secret");
+  unsigned mask = 0;
+  if (webhook_msg_url_check(url, why, sizeof why) != 0) {
+    /* why is set */
+  } else if (!kind || (strcmp(kind, "slack") && strcmp(kind, "generic"))) {
+    snprintf(why, sizeof why, "kind: must be \"slack\" or \"generic\"");
+  } else if (events && (!json_is_array(events) || json_array_size(events) == 0)) {
+    snprintf(why, sizeof why, "events: must be a non-empty array");
+  } else if (jsecret && !json_is_null(jsecret) && strcmp(kind, "generic")) {
+    snprintf(why, sizeof why, "secret: only generic webhooks are signed");
+  } else if (jsecret && !json_is_null(jsecret) &&
+             webhook_msg_secret_check(json_string_value(jsecret))) {
+    snprintf(why, sizeof why, "secret: must be \"whsec_\" followed by base64 of 24 to 64 bytes");
+  }
+  if (!why[0] && events) {
+    size_t i;
+    json_t *e;
+    json_array_foreach(events, i, e) {
+      unsigned bit = store_event_bit(json_string_value(e));
+      if (!bit) {
+        snprintf(why, sizeof why,
+                 "events: each must be memory_leak, memory_leak_resolved, new_issue or regression");
+        break;
+      }
+      mask |= bit;
+    }
+  } else if (!why[0]) {
+    mask = STORE_WEBHOOK_EVENTS_ALL;
+  }
+  if (why[0]) {
+    json_decref(doc);
+    http_respond_error(c, 400, NULL, why);
+    return;
+  }
+  api_job *j = job_new(a, c);
+  if (!j) {
+    json_decref(doc);
+    return;
+  }
+  j->hook.project_id = pid;
+  snprintf(j->hook.url, sizeof j->hook.url, "%s", url);
+  snprintf(j->hook.kind, sizeof j->hook.kind, "%s", kind);
+  j->hook.events = mask;
+  j->hook.created_at = j->now;
+  if (!strcmp(kind, "generic")) {
+    if (json_is_string(jsecret)) {
+      snprintf(j->hook.secret, sizeof j->hook.secret, "%s", json_string_value(jsecret));
+    } else {
+      uint8_t raw[32];
+      char b64[48];
+      if (random_bytes(raw, sizeof raw)) {
+        json_decref(doc);
+        free(j);
+        http_respond_error(c, 503, NULL, "no randomness available");
+        return;
+      }
+      base64_encode(raw, sizeof raw, b64);
+      snprintf(j->hook.secret, sizeof j->hook.secret, "whsec_%s", b64);
+    }
+  }
+  json_decref(doc);
+  job_submit(j, create_run, create_done);
+}
+
+typedef struct webhook_read {
+  api_read base;
+  int64_t id; /* project for the list, webhook for deliveries */
+  store_page page;
+} webhook_read;
+
+static int q_list(api_read *r, store_rd *rd) {
+  webhook_read *q = container_of(r, webhook_read, base);
+  return rd->ops->read_webhooks(rd, q->id, &r->result);
+}
+
+void webhooks_list(app *a, http_conn *c, http_request *req, const route_params *p) {
+  (void)req;
+  int64_t pid;
+  if (api_param_project(a, c, p, &pid)) return;
+  webhook_read *q = api_read_new(c, sizeof *q, "project", q_list);
+  if (!q) return;
+  q->id = pid;
+  api_read_submit(a, &q->base);
+}
+
+static int delete_run(writer_job *wj, store_tx *tx) {
+  api_job *j = container_of(wj, api_job, job);
+  return tx->ops->webhook_delete(tx, j->hook.id);
+}
+
+static void delete_done(writer_job *wj) {
+  api_job *j = container_of(wj, api_job, job);
+  if (!status_respond(j->c, wj->status, "webhook", NULL))
+    http_respond(j->c, 204, NULL, NULL, NULL, 0);
+  free(j);
+}
+
+void webhooks_delete(app *a, http_conn *c, http_request *req, const route_params *p) {
+  (void)req;
+  int64_t id;
+  if (api_param_id(c, p, "webhook", &id)) return;
+  api_job *j = job_new(a, c);
+  if (!j) return;
+  j->hook.id = id;
+  job_submit(j, delete_run, delete_done);
+}
+
+static int test_run(writer_job *wj, store_tx *tx) {
+  api_job *j = container_of(wj, api_job, job);
+  return outbox_enqueue_test(tx, j->hook.id, j->now, &j->delivery_id, j->msg_id);
+}
+
+static void test_done(writer_job *wj) {
+  api_job *j = container_of(wj, api_job, job);
+  if (!status_respond(j->c, wj->status, "webhook", "webhook is disabled")) {
+    api_respond_json(j->c, 202,
+                     json_pack("{s:I, s:s, s:s}", "delivery_id", (json_int_t)j->delivery_id,
+                               "message_id", j->msg_id, "status", "pending"));
+    delivery_kick(j->a);
+  }
+  free(j);
+}
+
+void webhooks_test(app *a, http_conn *c, http_request *req, const route_params *p) {
+  (void)req;
+  int64_t id;
+  if (api_param_id(c, p, "webhook", &id)) return;
+  api_job *j = job_new(a, c);
+  if (!j) return;
+  j->hook.id = id;
+  job_submit(j, test_run, test_done);
+}
+
+static int q_deliveries(api_read *r, store_rd *rd) {
+  webhook_read *q = container_of(r, webhook_read, base);
+  return rd->ops->read_deliveries(rd, q->id, &q->page, &r->result);
+}
+
+void webhooks_deliveries(app *a, http_conn *c, http_request *req, const route_params *p) {
+  int64_t id;
+  if (api_param_id(c, p, "webhook", &id)) return;
+  webhook_read *q = api_read_new(c, sizeof *q, "webhook", q_deliveries);
+  if (!q) return;
+  q->id = id;
+  if (api_paging(c, req, 50, 500, 0, &q->page)) {
+    api_read_free(&q->base);
+    return;
+  }
+  api_read_submit(a, &q->base);
+}
