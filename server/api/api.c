@@ -116,6 +116,20 @@ int api_paging(http_conn *c, http_request *req, int dflt, int max, int with_key,
   return 0;
 }
 
+void api_read_paged(app *a, http_conn *c, http_request *req, const route_params *p,
+                    const char *what, int (*query)(api_read *r, store_rd *rd), int dflt, int max) {
+  int64_t id;
+  if (api_param_id(c, p, what, &id)) return;
+  api_paged *q = api_read_new(c, sizeof *q, what, query);
+  if (!q) return;
+  q->id = id;
+  if (api_paging(c, req, dflt, max, 0, &q->page)) {
+    api_read_free(&q->base);
+    return;
+  }
+  api_read_submit(a, &q->base);
+}
+
 void api_respond_json(http_conn *c, int status, json_t *doc) {
   char *out = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
   json_decref(doc);
@@ -292,10 +306,9 @@ void api_project_create(app *a, http_conn *c, http_request *req, const route_par
   }
   snprintf(w->name, sizeof w->name, "%s", name);
   w->id = jid ? json_integer_value(jid) : 0;
-  json_decref(doc); /* name and key are copied (key below, before anything else) */
-  if (key) {
-    snprintf(w->key, sizeof w->key, "%s", key);
-  } else {
+  if (key) snprintf(w->key, sizeof w->key, "%s", key);
+  json_decref(doc); /* name and key are copied */
+  if (!w->key[0]) {
     uint8_t raw[16];
     if (random_bytes(raw, sizeof raw)) {
       free(w);
@@ -349,9 +362,8 @@ void api_project_update(app *a, http_conn *c, http_request *req, const route_par
 
 typedef struct issue_read {
   api_read base;
-  int64_t id; /* issue, or project for lists and events */
+  int64_t id; /* issue, or project for events */
   store_issue_query q;
-  store_page page;
   uint8_t event_id[16];
   char status[16], sort[16], level[16], text[256];
 } issue_read;
@@ -470,21 +482,12 @@ void api_issue_update(app *a, http_conn *c, http_request *req, const route_param
 }
 
 static int q_issue_events(api_read *r, store_rd *rd) {
-  issue_read *q = container_of(r, issue_read, base);
+  api_paged *q = container_of(r, api_paged, base);
   return rd->ops->read_issue_events(rd, q->id, &q->page, &r->result);
 }
 
 void api_issue_events(app *a, http_conn *c, http_request *req, const route_params *p) {
-  int64_t id;
-  if (api_param_id(c, p, "issue", &id)) return;
-  issue_read *q = api_read_new(c, sizeof *q, "issue", q_issue_events);
-  if (!q) return;
-  q->id = id;
-  if (api_paging(c, req, 50, 500, 0, &q->page)) {
-    api_read_free(&q->base);
-    return;
-  }
-  api_read_submit(a, &q->base);
+  api_read_paged(a, c, req, p, "issue", q_issue_events, 50, 500);
 }
 
 static int q_event(api_read *r, store_rd *rd) {

@@ -47,6 +47,18 @@ void api_read_submit(app *a, api_read *r);
 /* Frees a read that was never submitted (after its endpoint answered an error). */
 void api_read_free(api_read *r);
 
+/* A read of one addressed thing's list (an issue's events, a webhook's deliveries): the id from
+ * path parameter 0 and the page from ?limit=&cursor= (ids only). */
+typedef struct api_paged {
+  api_read base;
+  int64_t id;
+  store_page page;
+} api_paged;
+/* Parses both (404 "<what> not found", 400 for bad paging) and runs query on the pool with an
+ * api_paged; dflt and max bound the page size. */
+void api_read_paged(app *a, http_conn *c, http_request *req, const route_params *p,
+                    const char *what, int (*query)(api_read *r, store_rd *rd), int dflt, int max);
+
 /* Submits a management write job embedded in owner (a malloc'd struct). When the writer
  * refuses it, answers 503 on c and frees owner; done() is then never called. */
 void api_write_submit(app *a, http_conn *c, writer_job *job, int (*run)(writer_job *, store_tx *),

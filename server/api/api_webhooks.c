@@ -135,13 +135,12 @@ void webhooks_create(app *a, http_conn *c, http_request *req, const route_params
 
 typedef struct webhook_read {
   api_read base;
-  int64_t id; /* project for the list, webhook for deliveries */
-  store_page page;
+  int64_t project_id;
 } webhook_read;
 
 static int q_list(api_read *r, store_rd *rd) {
   webhook_read *q = container_of(r, webhook_read, base);
-  return rd->ops->read_webhooks(rd, q->id, &r->result);
+  return rd->ops->read_webhooks(rd, q->project_id, &r->result);
 }
 
 void webhooks_list(app *a, http_conn *c, http_request *req, const route_params *p) {
@@ -150,7 +149,7 @@ void webhooks_list(app *a, http_conn *c, http_request *req, const route_params *
   if (api_param_project(a, c, p, &pid)) return;
   webhook_read *q = api_read_new(c, sizeof *q, "project", q_list);
   if (!q) return;
-  q->id = pid;
+  q->project_id = pid;
   api_read_submit(a, &q->base);
 }
 
@@ -166,14 +165,20 @@ static void delete_done(writer_job *wj) {
   free(j);
 }
 
-void webhooks_delete(app *a, http_conn *c, http_request *req, const route_params *p) {
-  (void)req;
+/* A write addressed to the webhook in path parameter 0. */
+static void webhook_write(app *a, http_conn *c, const route_params *p,
+                          int (*run)(writer_job *, store_tx *), void (*done)(writer_job *)) {
   int64_t id;
   if (api_param_id(c, p, "webhook", &id)) return;
   api_job *j = job_new(a, c);
   if (!j) return;
   j->hook.id = id;
-  job_submit(j, delete_run, delete_done);
+  job_submit(j, run, done);
+}
+
+void webhooks_delete(app *a, http_conn *c, http_request *req, const route_params *p) {
+  (void)req;
+  webhook_write(a, c, p, delete_run, delete_done);
 }
 
 static int test_run(writer_job *wj, store_tx *tx) {
@@ -194,28 +199,14 @@ static void test_done(writer_job *wj) {
 
 void webhooks_test(app *a, http_conn *c, http_request *req, const route_params *p) {
   (void)req;
-  int64_t id;
-  if (api_param_id(c, p, "webhook", &id)) return;
-  api_job *j = job_new(a, c);
-  if (!j) return;
-  j->hook.id = id;
-  job_submit(j, test_run, test_done);
+  webhook_write(a, c, p, test_run, test_done);
 }
 
 static int q_deliveries(api_read *r, store_rd *rd) {
-  webhook_read *q = container_of(r, webhook_read, base);
+  api_paged *q = container_of(r, api_paged, base);
   return rd->ops->read_deliveries(rd, q->id, &q->page, &r->result);
 }
 
 void webhooks_deliveries(app *a, http_conn *c, http_request *req, const route_params *p) {
-  int64_t id;
-  if (api_param_id(c, p, "webhook", &id)) return;
-  webhook_read *q = api_read_new(c, sizeof *q, "webhook", q_deliveries);
-  if (!q) return;
-  q->id = id;
-  if (api_paging(c, req, 50, 500, 0, &q->page)) {
-    api_read_free(&q->base);
-    return;
-  }
-  api_read_submit(a, &q->base);
+  api_read_paged(a, c, req, p, "webhook", q_deliveries, 50, 500);
 }

@@ -37,6 +37,7 @@ struct session_table; /* api/session.c */
 struct mem_state;     /* memory/memory.c */
 struct delivery;      /* alerts/delivery.c */
 struct alert_sink;    /* alerts/alerts.h: shared with the writer thread, thread-safe */
+struct static_cache;  /* http/static_files.c */
 struct app;
 
 /* A module's lines for /metrics: complete Prometheus lines into buf; returns bytes written. */
@@ -62,6 +63,7 @@ typedef struct app {
   struct mem_state *memory;
   struct delivery *delivery;
   struct alert_sink *alerts;
+  struct static_cache *static_cache;
   app_metrics_fn metrics[APP_METRICS_MAX]; /* registered at init (ops_metrics appends them) */
   int n_metrics;
 } app;

@@ -27,26 +27,36 @@ static app the_app;
 static uv_signal_t sig_term, sig_int;
 static int exit_code;
 
-/* Uses the configured token, or the stored hash, or makes and prints a new token. Writer
- * thread, at start-up (writer_call_sync). */
+/* What start-up reads and writes through the writer thread: the job's own data, not the app. */
+typedef struct startup {
+  const char *admin_token; /* configured, or "" */
+  uint8_t admin_sha256[32];
+  struct {
+    int64_t id, rate_limit;
+    char key[APP_KEY_MAX + 1];
+  } * keys;
+  size_t n_keys, cap_keys;
+} startup;
+
+/* Uses the configured token, or the stored hash, or makes and prints a new token. */
 static int setup_admin_token(store_tx *tx, void *arg) {
-  app *a = arg;
+  startup *st = arg;
   char hex[65];
-  if (a->cfg->admin_token[0]) {
-    sha256(a->cfg->admin_token, strlen(a->cfg->admin_token), a->admin_token_sha256);
+  if (st->admin_token[0]) {
+    sha256(st->admin_token, strlen(st->admin_token), st->admin_sha256);
     return STORE_OK;
   }
   int rc = tx->ops->meta_get(tx, "admin_token_sha256", hex, sizeof hex);
   if (rc == STORE_OK && strlen(hex) == 64)
-    return hex_decode(hex, 64, a->admin_token_sha256, 32) == 32 ? STORE_OK : STORE_EIO;
+    return hex_decode(hex, 64, st->admin_sha256, 32) == 32 ? STORE_OK : STORE_EIO;
   if (rc != STORE_OK && rc != STORE_ENOTFOUND) return rc;
   uint8_t raw[24];
   char token[80];
   if (random_bytes(raw, sizeof raw)) return STORE_EIO;
   hex_encode(raw, sizeof raw, hex);
   snprintf(token, sizeof token, "slu_%s", hex);
-  sha256(token, strlen(token), a->admin_token_sha256);
-  hex_encode(a->admin_token_sha256, 32, hex);
+  sha256(token, strlen(token), st->admin_sha256);
+  hex_encode(st->admin_sha256, 32, hex);
   if ((rc = tx->ops->meta_set(tx, "admin_token_sha256", hex)) != STORE_OK) return rc;
   fprintf(stderr,
           "\n  Generated admin token (shown once; only its hash is stored):\n\n      %s\n\n"
@@ -56,22 +66,47 @@ static int setup_admin_token(store_tx *tx, void *arg) {
 }
 
 static int add_key(void *ctx, int64_t id, const char *key, int64_t rate_limit) {
-  return app_key_add(ctx, id, key, rate_limit) ? STORE_ENOMEM : 0;
+  startup *st = ctx;
+  if (st->n_keys == st->cap_keys) {
+    size_t cap = st->cap_keys ? 2 * st->cap_keys : 16;
+    void *k = realloc(st->keys, cap * sizeof *st->keys);
+    if (!k) return STORE_ENOMEM;
+    st->keys = k;
+    st->cap_keys = cap;
+  }
+  st->keys[st->n_keys].id = id;
+  st->keys[st->n_keys].rate_limit = rate_limit;
+  snprintf(st->keys[st->n_keys].key, sizeof st->keys[0].key, "%s", key);
+  st->n_keys++;
+  return 0;
 }
 
-/* Loads every project's key; creates the "default" project on a new database. Writer thread,
- * at start-up; the loop does not run yet. */
+/* Reads every project's key; creates the "default" project on a new database. */
 static int load_projects(store_tx *tx, void *arg) {
-  app *a = arg;
-  int rc = tx->ops->projects_each(tx, add_key, a);
-  if (rc != STORE_OK || a->n_keys > 0) return rc;
+  startup *st = arg;
+  st->n_keys = 0;
+  int rc = tx->ops->projects_each(tx, add_key, st);
+  if (rc != STORE_OK || st->n_keys > 0) return rc;
   uint8_t raw[16];
   char key[33];
   int64_t id = 0;
   if (random_bytes(raw, sizeof raw)) return STORE_EIO;
   hex_encode(raw, sizeof raw, key);
   if ((rc = tx->ops->project_create(tx, "default", key, time_wall(), &id)) != STORE_OK) return rc;
-  return app_key_add(a, id, key, -1) ? STORE_ENOMEM : STORE_OK;
+  return add_key(st, id, key, -1);
+}
+
+/* Runs the start-up steps on the writer and fills the app's token hash and key table. */
+static int start_up(app *a) {
+  startup st = {.admin_token = a->cfg->admin_token};
+  int rc = writer_call_sync(a->writer, setup_admin_token, &st);
+  if (rc == STORE_OK) rc = writer_call_sync(a->writer, load_projects, &st);
+  for (size_t i = 0; rc == STORE_OK && i < st.n_keys; i++) {
+    if (app_key_add(a, st.keys[i].id, st.keys[i].key, st.keys[i].rate_limit)) rc = STORE_ENOMEM;
+  }
+  memcpy(a->admin_token_sha256, st.admin_sha256, sizeof st.admin_sha256);
+  free(st.keys);
+  return rc;
 }
 
 /* Every client connection is gone: leave the loop (the writer's async handle would keep it
@@ -118,8 +153,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "sluice: cannot start the database writer for %s\n", cfg.db_path);
     return 1;
   }
-  if (writer_call_sync(a->writer, setup_admin_token, a) != STORE_OK ||
-      writer_call_sync(a->writer, load_projects, a) != STORE_OK) {
+  if (start_up(a) != STORE_OK) {
     fprintf(stderr, "sluice: cannot initialise database %s\n", cfg.db_path);
     writer_stop(a->writer, NULL, NULL);
     return 1;
@@ -169,7 +203,7 @@ int main(int argc, char **argv) {
 
   /* The HTTP side is closed: commit what is queued, then release everything. */
   delivery_shutdown(a);
-  writer_stop(a->writer, memory_final_flush, a);
+  writer_stop(a->writer, memory_final_flush, memory_writer_state(a));
   memory_free(a);
   housekeeping_free(a);
   uv_close((uv_handle_t *)&sig_term, NULL);
@@ -178,7 +212,7 @@ int main(int argc, char **argv) {
   reader_close(a->reader);
   http_server_free(a->http);
   session_free_all(a);
-  static_files_free();
+  static_files_free(a);
   store_close(a->store);
   alert_sink_free(a->alerts);
   free(a->keys);

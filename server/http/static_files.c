@@ -15,7 +15,10 @@ typedef struct gz_entry {
   size_t len;
 } gz_entry;
 
-static gz_entry *gz_cache; /* sluice_assets_count entries */
+/* app->static_cache: one entry per embedded asset. */
+struct static_cache {
+  gz_entry e[1]; /* sluice_assets_count entries (at least one) */
+};
 
 static const asset *find_asset(const char *path) {
   if (strcmp(path, "/") == 0) path = "/index.html";
@@ -25,11 +28,14 @@ static const asset *find_asset(const char *path) {
   return NULL;
 }
 
-static const gz_entry *gzipped(const asset *as) {
+static const gz_entry *gzipped(app *a, const asset *as) {
   size_t idx = (size_t)(as - sluice_assets);
-  if (!gz_cache) gz_cache = calloc(sluice_assets_count ? sluice_assets_count : 1, sizeof *gz_cache);
-  if (!gz_cache) return NULL;
-  gz_entry *e = &gz_cache[idx];
+  if (!a->static_cache)
+    a->static_cache =
+        calloc(1, sizeof(struct static_cache) +
+                      sizeof(gz_entry) * (sluice_assets_count ? sluice_assets_count : 1));
+  if (!a->static_cache) return NULL;
+  gz_entry *e = &a->static_cache->e[idx];
   if (e->data) return e->data == (void *)1 ? NULL : e;
   e->data = (void *)1;
   if (as->len < 256) return NULL;
@@ -147,7 +153,7 @@ void static_files_get(app *a, http_conn *c, http_request *req, const route_param
     http_respond_static(c, 304, NULL, headers, NULL, 0);
     return;
   }
-  const gz_entry *gz = accepts_gzip(req) ? gzipped(as) : NULL;
+  const gz_entry *gz = accepts_gzip(req) ? gzipped(a, as) : NULL;
   if (gz) {
     strncat(headers, "Content-Encoding: gzip\r\n", sizeof headers - strlen(headers) - 1);
     http_respond_static(c, 200, as->content_type, headers, gz->data, gz->len);
@@ -156,11 +162,12 @@ void static_files_get(app *a, http_conn *c, http_request *req, const route_param
   }
 }
 
-void static_files_free(void) {
-  if (!gz_cache) return;
+void static_files_free(app *a) {
+  struct static_cache *sc = a->static_cache;
+  if (!sc) return;
   for (size_t i = 0; i < sluice_assets_count; i++) {
-    if (gz_cache[i].data && gz_cache[i].data != (void *)1) free(gz_cache[i].data);
+    if (sc->e[i].data && sc->e[i].data != (void *)1) free(sc->e[i].data);
   }
-  free(gz_cache);
-  gz_cache = NULL;
+  free(sc);
+  a->static_cache = NULL;
 }

@@ -145,10 +145,12 @@ int memory_init(app *a) {
   return 0;
 }
 
-int memory_final_flush(store_tx *tx, void *app_ptr) {
-  app *a = app_ptr;
-  mem_state *st = a->memory;
-  if (st && memstore_flush(st->store, tx) != STORE_OK) {
+memstore *memory_writer_state(app *a) {
+  return a->memory ? a->memory->store : NULL;
+}
+
+int memory_final_flush(store_tx *tx, void *memstore_ptr) {
+  if (memstore_ptr && memstore_flush(memstore_ptr, tx) != STORE_OK) {
     log_warn("could not save leak detector states; they will be rebuilt from samples", NULL);
     return STORE_EIO;
   }

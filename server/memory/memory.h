@@ -11,9 +11,12 @@ void ingest_memory(app *a, http_conn *c, http_request *req, const route_params *
 /* After the writer started: creates the memstore, reads the worker state counts through the
  * writer and registers the metrics. Returns 0 or -1. */
 int memory_init(app *a);
-/* The writer's final step at shutdown (pass to writer_stop with the app): saves every cached
- * detector state after the queue drained. Writer thread. */
-int memory_final_flush(store_tx *tx, void *app_ptr);
+/* The writer's final step at shutdown: writer_stop(w, memory_final_flush, memory_writer_state(a))
+ * saves every cached detector state after the queue drained (writer thread; store is the
+ * memstore, NULL for none). */
+struct memstore;
+struct memstore *memory_writer_state(app *a);
+int memory_final_flush(store_tx *tx, void *memstore_ptr);
 /* After writer_stop: frees the memstore. */
 void memory_free(app *a);
 

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+/* Process-wide on purpose: every thread and layer logs (storage too, which has no app), the
+ * level is set once at start before any thread runs, and the mutex keeps lines whole. */
 static log_level min_level = LOG_INFO;
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};

@@ -35,6 +35,8 @@ typedef struct wfile {
 /* Padded so that the real file that follows is aligned for any member. */
 #define WFILE_SIZE ((sizeof(wfile) + 15) & ~(size_t)15)
 
+/* Process-wide on purpose: SQLite's VFS registry is itself process-wide, so the VFS, the one
+ * it wraps and its method tables are registered once (pthread_once) and only read after. */
 static sqlite3_vfs *real_vfs;
 
 static int flush(wfile *f) {
