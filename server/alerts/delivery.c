@@ -6,7 +6,7 @@
  * none for a webhook that is busy or sent less than THROTTLE_S ago; each is POSTed through
  * http_client; the outcome goes back to the writer as a record job. A record that cannot be
  * written yet is kept and resubmitted on the next tick, never dropped. Claims run on the
- * housekeeping tick (1 s) and when the hook or the test endpoint adds rows.
+ * housekeeping tick (1 s) and when the alert sink or the test endpoint says rows were added.
  *
  * Lifetime: the state is freed when the module reference, the kick handle and every writer
  * job it submitted are gone (done() callbacks may run inside writer_stop, after shutdown). */
@@ -21,7 +21,6 @@
 #include "alerts/alerts.h"
 #include "alerts/outbox.h"
 #include "alerts/webhook_msg.h"
-#include "core/housekeeping.h"
 #include "http/http_client.h"
 #include "util/container.h"
 #include "util/crypto.h"
