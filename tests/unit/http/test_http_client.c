@@ -134,9 +134,13 @@ TEST(v4_multicast_reserved_broadcast) {
 
 TEST(v6_public_addresses_allowed) {
   static const addr_case cases[] = {
-      {"2001:4860:4860::8888", 1}, {"2606:4700:4700::1111", 1}, {"2a00:1450:4001:82a::200e", 1},
-      {"2001:200::1", 1}, /* first allocation past 2001::/23 */
-      {"2620:fe::fe", 1},          {"3ffe:ffff::1", 1},
+      {"2001:4860:4860::8888", 1},
+      {"2606:4700:4700::1111", 1},
+      {"2a00:1450:4001:82a::200e", 1},
+      {"2620:fe::fe", 1},
+      {"3ffe:ffff::1", 1},
+      /* the first allocation past 2001::/23 */
+      {"2001:200::1", 1},
   };
   CHECK_TABLE(v6, cases);
 }
@@ -165,10 +169,20 @@ TEST(v6_loopback_unspecified_local) {
 
 TEST(v6_documentation_and_teredo) {
   static const addr_case cases[] = {
-      {"2001:db8::1", 0},         {"2001:db8:ffff:ffff::1", 0},
-      {"2001:db9::1", 1},         {"2001::1", 0},    /* Teredo 2001::/32 */
-      {"2001:0:4136:e378::1", 0}, {"2001:10::1", 0}, /* ORCHID, inside 2001::/23 */
-      {"2001:1ff:ffff::1", 0},                       /* last /32 of 2001::/23 */
+      /* 2001:db8::/32 documentation */
+      {"2001:db8::1", 0},
+      {"2001:db8:ffff:ffff::1", 0},
+      {"2001:db9::1", 1},
+      /* 2001::/23 IETF protocol assignments: Teredo 2001::/32, ORCHID 2001:10::/28, .. */
+      {"2001::1", 0},
+      {"2001:0:4136:e378::1", 0},
+      {"2001:10::1", 0},
+      {"2001:1ff:ffff::1", 0},
+      /* 3fff::/20 documentation (RFC 9637) */
+      {"3fff::1", 0},
+      {"3fff:fff:ffff::1", 0},
+      {"3fff:1000::1", 1},
+      {"3ffe:ffff:ffff::1", 1},
   };
   CHECK_TABLE(v6, cases);
 }
