@@ -153,6 +153,7 @@ TEST(url_check_accepts_http_and_https) {
       "http://127.0.0.1:8080/hook", /* the SSRF guard judges addresses at connect time */
       "https://[2001:db8::1]/hook",
       "https://user:pass@example.com/",
+      "HTTPS://EXAMPLE.COM/hook",
   };
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
     char why[200] = "";
@@ -173,6 +174,10 @@ TEST(url_check_refuses) {
       "javascript:alert(1)",
       "mailto:ops@example.com",
       "http://",
+      "https:///path", /* curl would take "path" for the host */
+      "http:/example.com/hook",
+      "http:example.com",
+      "http:////example.com/",
       "http://exa mple.com/",
       "http://example.com/\n",
       "http://example.com/\x7f",
