@@ -202,6 +202,10 @@ TEST(size_bad_values) {
       "",
       "-1",
       "-0",
+      " -1", /* strtoull skips the blank and wraps the negative to SIZE_MAX */
+      "\t-1",
+      "+5",
+      " 5",
       "\t-5m",
       "abc",
       "k",
