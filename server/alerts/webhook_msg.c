@@ -490,6 +490,9 @@ int webhook_msg_url_check(const char *url, char *why, size_t cap) {
     snprintf(why, cap, "url: not a well-formed URL");
   } else if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
     snprintf(why, cap, "url: must be http:// or https://");
+  } else if (strncmp(url + strlen(scheme), "://", 3) != 0 || url[strlen(scheme) + 3] == '/') {
+    /* curl reads "https:///x" and "http:/x" as https://x/ and http://x/: a host it guessed */
+    snprintf(why, cap, "url: not a well-formed URL");
   } else {
     rc = 0;
   }

@@ -94,11 +94,14 @@ static const option_def options[] = {
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
+/* Digits with an optional k/m/g suffix (powers of 1024). The first character must be a digit:
+ * strtoull also takes blanks and a sign, and wraps " -1" to the largest value. */
 static int parse_size(const char *s, size_t *out) {
+  if (*s < '0' || *s > '9') return -1;
   errno = 0;
   char *end;
   unsigned long long v = strtoull(s, &end, 10);
-  if (errno || end == s || *s == '-') return -1;
+  if (errno || end == s) return -1;
   unsigned long long mul = 1;
   if (*end == 'k' || *end == 'K')
     mul = 1024ULL, end++;

@@ -100,6 +100,8 @@ static int v6_allowed(const uint8_t *b) {
                  ff00::/8, 100::/64 and the rest of the reserved space */
   if (b[0] == 0x20 && b[1] == 0x01 && b[2] < 0x02) return 0; /* 2001::/23 (Teredo, ORCHID..) */
   if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return 0; /* 2001:db8::/32 */
+  /* 3fff::/20, documentation since RFC 9637 (2024) */
+  if (b[0] == 0x3f && b[1] == 0xff && b[2] < 0x10) return 0;
   return 1;
 }
 

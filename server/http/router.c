@@ -85,8 +85,7 @@ const char *router_endpoint_name(int endpoint) {
   return n;
 }
 
-/* Matches path against pattern; fills params. Returns 1 on a match. */
-static int match(const char *pattern, const char *path, route_params *p) {
+int router_match(const char *pattern, const char *path, route_params *p) {
   p->n = 0;
   const char *pp = pattern, *sp = path;
   for (;;) {
@@ -145,20 +144,34 @@ long route_param_str(const route_params *p, int i, char *buf, size_t cap) {
   return (long)n;
 }
 
-void router_dispatch(http_conn *c, http_request *req, void *ctx) {
-  app *a = ctx;
-  route_params p;
-  int path_matched = 0, cors = 0;
+int router_find(int method, const char *path, route_params *p, int *status, int *cors) {
+  int path_matched = 0;
+  *cors = 0;
   for (size_t i = 0; i < N_ROUTES; i++) {
     const route *r = &routes[i];
-    if (!match(r->pattern, req->path, &p)) continue;
-    if (r->flags & ROUTE_CORS) cors = 1;
-    if (r->method != req->method) {
+    if (!router_match(r->pattern, path, p)) continue;
+    if (r->flags & ROUTE_CORS) *cors = 1;
+    if (r->method != method) {
       if (r->pattern[1] != '*') path_matched = 1;
       continue;
     }
-    http_conn_set_endpoint(c, (int)(r - routes) + 1);
-    if (r->flags & ROUTE_CORS) http_conn_set_cors(c);
+    *status = 0;
+    *cors = (r->flags & ROUTE_CORS) != 0;
+    return (int)i + 1;
+  }
+  *status = path_matched ? 405 : 404;
+  return 0;
+}
+
+void router_dispatch(http_conn *c, http_request *req, void *ctx) {
+  app *a = ctx;
+  route_params p;
+  int status, cors;
+  int endpoint = router_find(req->method, req->path, &p, &status, &cors);
+  if (endpoint) {
+    const route *r = &routes[endpoint - 1];
+    http_conn_set_endpoint(c, endpoint);
+    if (cors) http_conn_set_cors(c);
     if ((r->flags & ROUTE_ADMIN) && !app_admin_authorized(a, req)) {
       http_respond_error(c, 401, "WWW-Authenticate: Bearer\r\n",
                          "missing or wrong admin token (Authorization: Bearer <token>)");
@@ -177,7 +190,7 @@ void router_dispatch(http_conn *c, http_request *req, void *ctx) {
                  NULL, 0);
     return;
   }
-  if (path_matched) {
+  if (status == 405) {
     http_respond_error(c, 405, NULL, "method not allowed for this path");
     return;
   }

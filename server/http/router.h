@@ -22,6 +22,18 @@ typedef void (*route_fn)(app *a, http_conn *c, http_request *req, const route_pa
 /* The http_handler for http_server_new (ctx is the app). */
 void router_dispatch(http_conn *c, http_request *req, void *ctx);
 
+/* Matches path against one pattern and fills p with its ":name" segments (raw, pointing into
+ * path). Returns 1 on a match, else 0; a ":name" never matches an empty segment, and a
+ * pattern with more than ROUTE_MAX_PARAMS of them matches nothing. */
+int router_match(const char *pattern, const char *path, route_params *p);
+
+/* Finds the first route in the table for method and path. Returns its endpoint tag (see
+ * router_endpoint_name) with p filled and *status 0, or 0 when no route takes them: then
+ * *status is 405 when the path has a route for another method (catch-all routes aside), else
+ * 404. *cors is 1 when the route found is a ROUTE_CORS one or, when none is, when a ROUTE_CORS
+ * route has the path for another method (so that OPTIONS gets its preflight answer). */
+int router_find(int method, const char *path, route_params *p, int *status, int *cors);
+
 /* The endpoint behind an http_conn_set_endpoint tag, as "METHOD pattern" ("other" for 0: no
  * route matched, or the request failed before routing); NULL past the last route. */
 const char *router_endpoint_name(int endpoint);
