@@ -20,10 +20,15 @@ enum { ROUTE_PUBLIC = 0, ROUTE_ADMIN = 1, ROUTE_CORS = 2 };
 
 typedef struct route {
   int method;
-  const char *pattern;
+  const char *name;    /* "METHOD pattern": the endpoint's name in /metrics */
+  const char *pattern; /* points into name */
   route_fn fn;
   int flags;
 } route;
+
+/* One row: ROUTE(GET, "/healthz", fn, flags). The name is built at compile time. */
+#define ROUTE(m, pat, fn, flags)                                                                   \
+  { HTTP_##m, #m " " pat, #m " " pat + sizeof #m, fn, flags }
 
 #define WRAP(name, call)                                                                           \
   static void name(app *a, http_conn *c, http_request *req, const route_params *p) {               \
@@ -35,54 +40,46 @@ WRAP(r_session_get, session_handle_get(a, c, req))
 WRAP(r_session_delete, session_handle_delete(a, c, req))
 
 static const route routes[] = {
-    {HTTP_GET, "/healthz", ops_healthz, ROUTE_PUBLIC},
-    {HTTP_GET, "/readyz", ops_readyz, ROUTE_PUBLIC},
-    {HTTP_GET, "/metrics", ops_metrics, ROUTE_PUBLIC},
+    ROUTE(GET, "/healthz", ops_healthz, ROUTE_PUBLIC),
+    ROUTE(GET, "/readyz", ops_readyz, ROUTE_PUBLIC),
+    ROUTE(GET, "/metrics", ops_metrics, ROUTE_PUBLIC),
     /* Sentry-compatible ingest (key auth inside the handlers) */
-    {HTTP_POST, "/api/:project/envelope", ingest_envelope, ROUTE_CORS},
-    {HTTP_POST, "/api/:project/store", ingest_store, ROUTE_CORS},
-    {HTTP_POST, "/api/:project/memory", ingest_memory, ROUTE_CORS},
+    ROUTE(POST, "/api/:project/envelope", ingest_envelope, ROUTE_CORS),
+    ROUTE(POST, "/api/:project/store", ingest_store, ROUTE_CORS),
+    ROUTE(POST, "/api/:project/memory", ingest_memory, ROUTE_CORS),
     /* dashboard sign-in */
-    {HTTP_POST, "/api/v1/session", r_session_create, ROUTE_PUBLIC},
-    {HTTP_GET, "/api/v1/session", r_session_get, ROUTE_PUBLIC},
-    {HTTP_DELETE, "/api/v1/session", r_session_delete, ROUTE_PUBLIC},
+    ROUTE(POST, "/api/v1/session", r_session_create, ROUTE_PUBLIC),
+    ROUTE(GET, "/api/v1/session", r_session_get, ROUTE_PUBLIC),
+    ROUTE(DELETE, "/api/v1/session", r_session_delete, ROUTE_PUBLIC),
     /* management API */
-    {HTTP_POST, "/api/v1/projects", api_project_create, ROUTE_ADMIN},
-    {HTTP_GET, "/api/v1/projects", api_project_list, ROUTE_ADMIN},
-    {HTTP_GET, "/api/v1/projects/:project", api_project_get, ROUTE_ADMIN},
-    {HTTP_PATCH, "/api/v1/projects/:project", api_project_update, ROUTE_ADMIN},
-    {HTTP_GET, "/api/v1/projects/:project/issues", api_issue_list, ROUTE_ADMIN},
-    {HTTP_GET, "/api/v1/projects/:project/events/:event", api_event_get, ROUTE_ADMIN},
-    {HTTP_GET, "/api/v1/projects/:project/stats", api_project_stats, ROUTE_ADMIN},
-    {HTTP_GET, "/api/v1/projects/:project/workers", api_worker_list, ROUTE_ADMIN},
-    {HTTP_GET, "/api/v1/projects/:project/workers/:worker/memory", api_worker_memory, ROUTE_ADMIN},
-    {HTTP_GET, "/api/v1/projects/:project/alerts", api_alert_list, ROUTE_ADMIN},
-    {HTTP_GET, "/api/v1/issues/:issue", api_issue_get, ROUTE_ADMIN},
-    {HTTP_PATCH, "/api/v1/issues/:issue", api_issue_update, ROUTE_ADMIN},
-    {HTTP_GET, "/api/v1/issues/:issue/events", api_issue_events, ROUTE_ADMIN},
-    {HTTP_POST, "/api/v1/projects/:project/webhooks", webhooks_create, ROUTE_ADMIN},
-    {HTTP_GET, "/api/v1/projects/:project/webhooks", webhooks_list, ROUTE_ADMIN},
-    {HTTP_DELETE, "/api/v1/webhooks/:webhook", webhooks_delete, ROUTE_ADMIN},
-    {HTTP_POST, "/api/v1/webhooks/:webhook/test", webhooks_test, ROUTE_ADMIN},
-    {HTTP_GET, "/api/v1/webhooks/:webhook/deliveries", webhooks_deliveries, ROUTE_ADMIN},
+    ROUTE(POST, "/api/v1/projects", api_project_create, ROUTE_ADMIN),
+    ROUTE(GET, "/api/v1/projects", api_project_list, ROUTE_ADMIN),
+    ROUTE(GET, "/api/v1/projects/:project", api_project_get, ROUTE_ADMIN),
+    ROUTE(PATCH, "/api/v1/projects/:project", api_project_update, ROUTE_ADMIN),
+    ROUTE(GET, "/api/v1/projects/:project/issues", api_issue_list, ROUTE_ADMIN),
+    ROUTE(GET, "/api/v1/projects/:project/events/:event", api_event_get, ROUTE_ADMIN),
+    ROUTE(GET, "/api/v1/projects/:project/stats", api_project_stats, ROUTE_ADMIN),
+    ROUTE(GET, "/api/v1/projects/:project/workers", api_worker_list, ROUTE_ADMIN),
+    ROUTE(GET, "/api/v1/projects/:project/workers/:worker/memory", api_worker_memory, ROUTE_ADMIN),
+    ROUTE(GET, "/api/v1/projects/:project/alerts", api_alert_list, ROUTE_ADMIN),
+    ROUTE(GET, "/api/v1/issues/:issue", api_issue_get, ROUTE_ADMIN),
+    ROUTE(PATCH, "/api/v1/issues/:issue", api_issue_update, ROUTE_ADMIN),
+    ROUTE(GET, "/api/v1/issues/:issue/events", api_issue_events, ROUTE_ADMIN),
+    ROUTE(POST, "/api/v1/projects/:project/webhooks", webhooks_create, ROUTE_ADMIN),
+    ROUTE(GET, "/api/v1/projects/:project/webhooks", webhooks_list, ROUTE_ADMIN),
+    ROUTE(DELETE, "/api/v1/webhooks/:webhook", webhooks_delete, ROUTE_ADMIN),
+    ROUTE(POST, "/api/v1/webhooks/:webhook/test", webhooks_test, ROUTE_ADMIN),
+    ROUTE(GET, "/api/v1/webhooks/:webhook/deliveries", webhooks_deliveries, ROUTE_ADMIN),
     /* dashboard files */
-    {HTTP_GET, "/*", static_files_get, ROUTE_PUBLIC},
-    {HTTP_HEAD, "/*", static_files_get, ROUTE_PUBLIC},
+    ROUTE(GET, "/*", static_files_get, ROUTE_PUBLIC),
+    ROUTE(HEAD, "/*", static_files_get, ROUTE_PUBLIC),
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(N_ROUTES < HTTP_ENDPOINTS, "every route needs its own endpoint tag");
 
 const char *router_endpoint_name(int endpoint) {
-  static char names[N_ROUTES + 1][80];
   if (endpoint < 0 || (size_t)endpoint > N_ROUTES) return NULL;
-  if (endpoint == 0) return "other";
-  char *n = names[endpoint];
-  if (!n[0]) {
-    const route *r = &routes[endpoint - 1];
-    snprintf(n, sizeof names[0], "%s %s", llhttp_method_name((llhttp_method_t)r->method),
-             r->pattern);
-  }
-  return n;
+  return endpoint == 0 ? "other" : routes[endpoint - 1].name;
 }
 
 int router_match(const char *pattern, const char *path, route_params *p) {
