@@ -979,11 +979,15 @@ typedef struct {
   size_t n, cap;
 } wbuf;
 
+/* v as a little-endian integer of n bytes (what fits in the buffer). */
+static void put_le(wbuf *w, uint64_t v, int n) {
+  for (int i = 0; i < n && w->n < w->cap; i++) w->p[w->n++] = (unsigned char)(v >> (8 * i));
+}
 static void put_u64(wbuf *w, uint64_t v) {
-  for (int i = 0; i < 8 && w->n < w->cap; i++) w->p[w->n++] = (unsigned char)(v >> (8 * i));
+  put_le(w, v, 8);
 }
 static void put_u32(wbuf *w, uint32_t v) {
-  for (int i = 0; i < 4 && w->n < w->cap; i++) w->p[w->n++] = (unsigned char)(v >> (8 * i));
+  put_le(w, v, 4);
 }
 static void put_f64(wbuf *w, double v) {
   uint64_t u;
@@ -1034,25 +1038,22 @@ typedef struct {
   int bad;
 } rbuf;
 
-static uint64_t get_u64(rbuf *r) {
+/* A little-endian integer of n bytes; 0 and r->bad when the blob ends first. */
+static uint64_t get_le(rbuf *r, size_t n) {
   uint64_t v = 0;
-  if (r->n - r->off < 8) {
+  if (r->n - r->off < n) {
     r->bad = 1;
     return 0;
   }
-  for (int i = 0; i < 8; i++) v |= (uint64_t)r->p[r->off + i] << (8 * i);
-  r->off += 8;
+  for (size_t i = 0; i < n; i++) v |= (uint64_t)r->p[r->off + i] << (8 * i);
+  r->off += n;
   return v;
 }
+static uint64_t get_u64(rbuf *r) {
+  return get_le(r, 8);
+}
 static uint32_t get_u32(rbuf *r) {
-  uint32_t v = 0;
-  if (r->n - r->off < 4) {
-    r->bad = 1;
-    return 0;
-  }
-  for (int i = 0; i < 4; i++) v |= (uint32_t)r->p[r->off + i] << (8 * i);
-  r->off += 4;
-  return v;
+  return (uint32_t)get_le(r, 4);
 }
 static double get_f64(rbuf *r) {
   uint64_t u = get_u64(r);
