@@ -78,6 +78,9 @@ int api_cursor_parse(const char *c, int with_key, store_page *page) {
   const char *id_text = c;
   char *end;
   if (with_key) {
+    /* strtod would skip leading blanks and a '+'; %.17g writes neither */
+    const char *digit = *c == '-' ? c + 1 : c;
+    if (*digit < '0' || *digit > '9') return -1;
     page->key = strtod(c, &end);
     if (end == c || *end != ':' || !isfinite(page->key)) return -1;
     id_text = end + 1;

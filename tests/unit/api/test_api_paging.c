@@ -78,7 +78,7 @@ TEST(bad_keyed_cursors_are_refused) {
   static const char *const bad[] = {
       "",      "abc",   "1:",     ":5",    "5",       "1:0",  "1:-3",  "1:1.5",
       "nan:1", "inf:1", "-inf:1", "NAN:1", "1e999:1", "1:2x", "1:2:3", "1:9999999999999999999999",
-      "1 :2",  "1: 2",  "1:2 ",   "1:+2",  "1:01",    "1::2"};
+      "1 :2",  "1: 2",  "1:2 ",   " 1:2",  "+1:2",    "1:+2", "1:01",  "1::2"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     store_page p;
     int rc = parse(bad[i], 1, &p);
