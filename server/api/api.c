@@ -74,11 +74,13 @@ void api_read_submit(app *a, api_read *r) {
   }
 }
 
-/* "<id>" or "<value>:<id>": the only forms the lists give out (store_json_page). */
-static int parse_cursor(const char *c, int with_key, store_page *page) {
+int api_cursor_parse(const char *c, int with_key, store_page *page) {
   const char *id_text = c;
   char *end;
   if (with_key) {
+    /* strtod would skip leading blanks and a '+'; %.17g writes neither */
+    const char *digit = *c == '-' ? c + 1 : c;
+    if (*digit < '0' || *digit > '9') return -1;
     page->key = strtod(c, &end);
     if (end == c || *end != ':' || !isfinite(page->key)) return -1;
     id_text = end + 1;
@@ -109,7 +111,7 @@ int api_paging(http_conn *c, http_request *req, int dflt, int max, int with_key,
   }
   long n = http_query_get(req, "cursor", buf, sizeof buf);
   int present = n >= 0 || (req->query_len && (memmem(req->query, req->query_len, "cursor=", 7)));
-  if (present && n != 0 && (n < 0 || parse_cursor(buf, with_key, page))) {
+  if (present && n != 0 && (n < 0 || api_cursor_parse(buf, with_key, page))) {
     http_respond_error(c, 400, NULL, "cursor: not one this server gave out (use next_cursor)");
     return -1;
   }

@@ -74,6 +74,11 @@ int api_param_project(app *a, http_conn *c, const route_params *p, int64_t *id);
  * "<value>:<id>" for lists sorted by a value (with_key), as the lists' next_cursor gives them
  * out. Returns 0, or -1 after answering 400 naming the parameter. */
 int api_paging(http_conn *c, http_request *req, int dflt, int max, int with_key, store_page *page);
+/* Parses a cursor as api_paging does: "<id>" (id > 0, decimal digits only), or with_key
+ * "<value>:<id>" with a finite value; the only forms the lists give out (store_json_page).
+ * Sets page->key (with_key), page->id and page->has_cursor; returns 0, or -1 for anything else
+ * (page then unspecified). */
+int api_cursor_parse(const char *text, int with_key, store_page *page);
 /* Parses the body as a JSON object; answers 400 and returns NULL when it is not one. */
 json_t *api_body_object(http_conn *c, http_request *req);
 /* Answers doc (stolen) as JSON with status, or 503 when it cannot be serialised. */
