@@ -368,7 +368,7 @@ function eventList(issueId, currentId, signal) {
           return h('tr', { class: cur ? 'current' : null, 'aria-current': cur ? 'true' : null },
             h('td', null, h('a', { href: `#/issues/${issueId}/events/${encodeURIComponent(e.event_id)}`, class: 'mono' }, String(e.event_id).slice(0, 12))),
             h('td', { class: 'nowrap' }, h('time', { datetime: e.timestamp, title: fmt.date(e.timestamp) }, fmt.ago(e.timestamp))),
-            h('td', { class: 'release' }, e.release || '—'),
+            h('td', { class: e.release ? 'release' : null }, e.release || '—'),
             h('td', null, e.environment || '—'));
         })))) : h('p', { class: 'muted' }, 'No events stored for this issue.'),
       newer || older ? h('nav', { class: 'pager', 'aria-label': 'Event pages' }, newer || h('span'), older || h('span')) : null);
