@@ -823,22 +823,42 @@ static bool pick_culprit_frame(const facts *fx, frame *out) {
   return fallback && frame_read(fallback, out);
 }
 
+/* The names JavaScript engines give code that has no function name (node's module top level
+ * is "Object.<anonymous>", shortened to "Object.?" by the SDK): they say nothing to a reader. */
+static bool is_placeholder_function(str f) {
+  static const char *const names[] = {"?", "<anonymous>", "Object.?", "Object.<anonymous>"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (f.n == strlen(names[i]) && memcmp(f.p, names[i], f.n) == 0) return true;
+  return false;
+}
+
+/* A frame's file name without its query or fragment. */
+static str file_without_query(str f) {
+  for (size_t i = 0; i < f.n; i++)
+    if (f.p[i] == '?' || f.p[i] == '#') f.n = i;
+  return f;
+}
+
 /* Culprit: "module in function" (file name without query or :line when there is no module),
- * from the frame above; else the culprit or transaction the SDK sent; else "". */
+ * from the frame above; a frame whose function is only a placeholder ("Object.?") gives its
+ * file name alone (else its module); else the culprit or transaction the SDK sent; else "". */
 static char *make_culprit(const jdom_val *ev, const facts *fx) {
   sbuf b = {.max = TITLE_MAX};
   frame fr;
-  if (pick_culprit_frame(fx, &fr)) {
+  bool framed = pick_culprit_frame(fx, &fr);
+  if (framed && is_placeholder_function(fr.function)) {
+    str where = file_without_query(fr.filename);
+    if (!where.n) where = fr.module;
+    sb_put(&b, where.p, where.n);
+    framed = where.n > 0;
+  } else if (framed) {
     str where = fr.module;
-    if (!where.n) {
-      where = fr.filename;
-      for (size_t i = 0; i < where.n; i++)
-        if (where.p[i] == '?' || where.p[i] == '#') where.n = i;
-    }
+    if (!where.n) where = file_without_query(fr.filename);
     sb_put(&b, where.p, where.n);
     if (where.n && fr.function.n) sb_put(&b, " in ", 4);
     sb_put(&b, fr.function.p, fr.function.n);
-  } else {
+  }
+  if (!framed) {
     str s = jstr(get(ev, "culprit"));
     if (!s.n) s = jstr(get(ev, "transaction"));
     put_first_line(&b, s);

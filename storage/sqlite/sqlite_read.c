@@ -267,6 +267,41 @@ static void neighbours(db *d, json_t *doc, int64_t issue_id, int64_t row_id) {
   }
 }
 
+/* Sets doc's "attachments": what was stored with this event (id, filename, content_type, size),
+ * oldest first; the data itself is not read. An empty array when there is none or the query
+ * fails: attachments are an extra, never a reason to fail the event. */
+static void attachments(db *d, json_t *doc, int64_t project_id, const uint8_t event_id[16]) {
+  json_t *list = json_array();
+  sqlite3_stmt *s = db_stmt(d, "SELECT id, filename, content_type, size FROM attachments"
+                               " WHERE project_id=? AND event_id=? ORDER BY id LIMIT 100");
+  if (s && list) {
+    sqlite3_bind_int64(s, 1, project_id);
+    sqlite3_bind_blob(s, 2, event_id, 16, SQLITE_STATIC);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      json_array_append_new(list, json_pack("{s:I, s:o, s:o, s:I}", "id",
+                                            (json_int_t)sqlite3_column_int64(s, 0), "filename",
+                                            sq_col_text(s, 1), "content_type", sq_col_text(s, 2),
+                                            "size", (json_int_t)sqlite3_column_int64(s, 3)));
+    }
+    sqlite3_reset(s);
+  }
+  json_object_set_new(doc, "attachments", list ? list : json_array());
+}
+
+/* An event row's own id, issue, project and event id, copied before its statement is reset. */
+typedef struct event_key {
+  int64_t row, issue, project;
+  uint8_t event_id[16];
+} event_key;
+
+static void event_key_read(sqlite3_stmt *s, event_key *k) {
+  k->row = sqlite3_column_int64(s, 0);
+  k->issue = sqlite3_column_int64(s, 2);
+  k->project = sqlite3_column_int64(s, 9);
+  memset(k->event_id, 0, sizeof k->event_id);
+  if (sqlite3_column_bytes(s, 1) == 16) memcpy(k->event_id, sqlite3_column_blob(s, 1), 16);
+}
+
 int sq_read_issue(store_rd *rd, int64_t id, json_t **out) {
   db *d = sq_rdb(rd);
   sqlite3_stmt *s = db_stmt(d, "SELECT " ISSUE_COLS " FROM issues WHERE id=?");
@@ -286,9 +321,11 @@ int sq_read_issue(store_rd *rd, int64_t id, json_t **out) {
     if (sqlite3_step(s) == SQLITE_ROW) {
       json_decref(latest);
       latest = event_doc(s);
-      int64_t row = sqlite3_column_int64(s, 0);
+      event_key k;
+      event_key_read(s, &k);
       sqlite3_reset(s);
-      neighbours(d, latest, id, row);
+      neighbours(d, latest, id, k.row);
+      attachments(d, latest, k.project, k.event_id);
     }
     sqlite3_reset(s);
   }
@@ -346,9 +383,13 @@ int sq_read_event(store_rd *rd, int64_t project_id, const uint8_t event_id[16], 
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
     doc = event_doc(s);
-    int64_t row = sqlite3_column_int64(s, 0), issue = sqlite3_column_int64(s, 2);
+    event_key k;
+    event_key_read(s, &k);
     sqlite3_reset(s);
-    if (doc) neighbours(d, doc, issue, row);
+    if (doc) {
+      neighbours(d, doc, k.issue, k.row);
+      attachments(d, doc, k.project, k.event_id);
+    }
   }
   sqlite3_reset(s);
   if (rc == SQLITE_DONE) return STORE_ENOTFOUND;

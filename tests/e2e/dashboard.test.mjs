@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { ADMIN_TOKEN, SOURCE_DIR, fetchJSON, startServer, waitFor } from './harness.mjs';
+import { ADMIN_TOKEN, SOURCE_DIR, fetchJSON, openBrowser, startServer, waitFor } from './harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const SHOTS = path.join(SOURCE_DIR, 'tests', 'artifacts', 'screenshots');
@@ -146,16 +146,7 @@ before(async () => {
   });
   await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1 });
-  page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  page.on('pageerror', (e) => pageErrors.push(String(e && e.stack || e)));
+  ({ browser, page } = await openBrowser(chromium, CHROMIUM, pageErrors));
 });
 
 after(async () => {

@@ -122,3 +122,21 @@ export async function waitFor(fn, timeoutMs = 10000, intervalMs = 100) {
     await sleep(intervalMs);
   }
 }
+
+/**
+ * Launches Chromium (executablePath) headless through playwright-core's `chromium` and opens a
+ * 1280x860 page whose uncaught errors are pushed to `errors`. Resolves { browser, page }.
+ */
+export async function openBrowser(chromium, executablePath, errors) {
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('pageerror', (e) => errors.push(String(e && e.stack || e)));
+  return { browser, page };
+}

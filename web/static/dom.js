@@ -113,7 +113,7 @@ export function toast(text, kind = 'info') {
   if (!region) return;
   const el = h('div', { class: ['toast', `toast-${kind}`], role: kind === 'error' ? 'alert' : 'status' }, text);
   region.appendChild(el);
-  setTimeout(() => el.remove(), 5000);
+  setTimeout(() => el.remove(), kind === 'error' ? 8000 : 4000);
 }
 
 /** Copies text to the clipboard; falls back to selecting it. */

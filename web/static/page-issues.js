@@ -134,6 +134,58 @@ function kvTable(pairs, cls = '') {
     h('tr', null, h('th', { scope: 'row' }, k), h('td', null, h('code', null, show(v)))))));
 }
 
+// Context keys whose numbers are byte counts (the SDKs' device/app contexts, and any *_bytes).
+const BYTE_KEYS = /^(memory_size|free_memory|usable_memory|app_memory|storage_size|free_storage|external_storage_size|external_free_storage)$|(^|_)bytes$/;
+
+const ACRONYMS = { os: 'OS', gpu: 'GPU', cpu: 'CPU', ota: 'OTA' };
+
+/** "cloud_resource" → "Cloud resource"; "os" → "OS". */
+export function humanise(name) {
+  const t = String(name).replace(/[_-]+/g, ' ').trim();
+  if (ACRONYMS[t.toLowerCase()]) return ACRONYMS[t.toLowerCase()];
+  return t ? t[0].toUpperCase() + t.slice(1) : '';
+}
+
+/** A context key with a break opportunity after each underscore, so it never splits mid-word. */
+function ctxKey(k) {
+  const parts = String(k).split(/(?<=_)/);
+  return parts.flatMap((p, i) => (i ? [h('wbr'), p] : [p]));
+}
+
+function ctxValue(k, v) {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+  if (BYTE_KEYS.test(k) && Number.isFinite(n) && n >= 0) {
+    return h('span', { class: 'bytes', title: `${fmt.num(n)} bytes` }, fmt.bytes(n));
+  }
+  return h('code', null, show(v));
+}
+
+/** One context (device, os, ...) as a key/value grid; null when it holds nothing to show. */
+function contextBlock(name, v) {
+  const pairs = Object.entries(v).filter(([k, x]) => k !== 'type' && x !== null && x !== undefined && x !== '' &&
+    !(typeof x === 'object' && !Array.isArray(x) && !Object.keys(x).length));
+  if (!pairs.length) return null;
+  return h('div', { class: 'context' }, h('h3', null, humanise(name)),
+    h('dl', { class: 'ctx-kv' }, pairs.map(([k, x]) => [
+      h('dt', null, ctxKey(k)), h('dd', null, ctxValue(k, x))])));
+}
+
+/** The exception values that carry meaning; a synthetic one (node's captureMessage with a stack)
+ * only carries the capture site. */
+function isSyntheticOnly(exc) {
+  return exc.length > 0 && exc.every((x) => x && x.mechanism && x.mechanism.synthetic);
+}
+
+/** True when the SDK reported the error as not handled by the application. */
+export function isUnhandled(ev) {
+  return !!ev && listOf(ev.exception).some((x) => x && x.mechanism && x.mechanism.handled === false);
+}
+
+function messageOf(ev) {
+  const le = ev.logentry || {};
+  return le.formatted || (typeof ev.message === 'string' ? ev.message : ev.message && (ev.message.formatted || ev.message.message)) || le.message;
+}
+
 function frameTitle(fr) {
   const where = fr.filename || fr.abs_path || fr.module || '?';
   return [h('span', { class: 'fn' }, fr.function || '?'), h('span', { class: 'muted' }, ' in '),
@@ -185,23 +237,33 @@ function section(title, ...content) {
 
 function eventSections(ev) {
   const out = [];
-  const exc = listOf(ev.exception).slice().reverse(); // the raised one first, then its causes
+  const allExc = listOf(ev.exception).slice().reverse(); // the raised one first, then its causes
+  const le = ev.logentry || {};
+  const message = messageOf(ev);
+  // a message captured with a stack comes as a synthetic exception: show the message and the
+  // stack, not "Error: <message>"
+  const synthetic = message && isSyntheticOnly(allExc);
+  const exc = synthetic ? [] : allExc;
   if (exc.length) {
     out.push(section(exc.length > 1 ? 'Exceptions' : 'Exception', exc.map((x, i) => h('div', { class: 'exception' },
       i > 0 ? h('p', { class: 'hint' }, 'Caused by') : null,
       h('h3', { class: 'exc-title' }, h('span', { class: 'exc-type' }, x.type || 'Error'),
         x.value ? h('span', { class: 'exc-value' }, ': ' + x.value) : null),
       x.module ? h('p', { class: 'hint' }, x.module) : null,
+      x.mechanism && x.mechanism.type ? h('p', { class: 'hint mechanism' }, 'Mechanism: ', h('code', null, String(x.mechanism.type)),
+        x.mechanism.handled === false ? ' (not handled by the application)' : null) : null,
       stacktrace(x.stacktrace) || h('p', { class: 'muted' }, 'No stack trace was sent.')))));
   }
-  const le = ev.logentry || {};
-  const message = le.formatted || (typeof ev.message === 'string' ? ev.message : ev.message && (ev.message.formatted || ev.message.message)) || le.message;
   if (message) {
     out.push(section('Message', h('pre', { class: 'message' }, String(message)),
       le.message && le.formatted && le.message !== le.formatted ? h('p', { class: 'hint' }, 'Template: ', h('code', null, le.message)) : null,
       Array.isArray(le.params) && le.params.length ? h('p', { class: 'hint' }, 'Parameters: ', h('code', null, show(le.params))) : null));
   }
-  if (!exc.length) {
+  if (synthetic) {
+    const st = allExc.map((x) => stacktrace(x.stacktrace)).find(Boolean);
+    if (st) out.push(section('Stack trace', h('p', { class: 'hint' }, 'Where the message was captured'), st));
+  }
+  if (!allExc.length) {
     const threads = listOf(ev.threads).filter((t) => t.stacktrace);
     for (const t of threads) {
       out.push(section(`Thread ${t.name || t.id || ''}`.trim(), stacktrace(t.stacktrace)));
@@ -225,12 +287,29 @@ function eventSections(ev) {
           h('td', null, h('code', null, b.message || (b.data ? show(b.data) : ''))));
       }))))));
   }
+  const trace = ev.contexts && typeof ev.contexts === 'object' && ev.contexts.trace && typeof ev.contexts.trace === 'object' ? ev.contexts.trace : {};
+  const txName = transactionOf(ev);
+  const tx = [];
+  if (txName) tx.push(['Transaction', txName]);
+  for (const [k, label] of [['op', 'Operation'], ['status', 'Status'], ['trace_id', 'Trace ID'], ['span_id', 'Span ID'], ['parent_span_id', 'Parent span ID']]) {
+    if (trace[k]) tx.push([label, trace[k]]);
+  }
+  if (tx.length) out.push(section('Transaction', kvTable(tx, 'kv-tx')));
+  const atts = Array.isArray(ev.attachments) ? ev.attachments : [];
+  if (atts.length) {
+    out.push(section('Attachments', h('div', { class: 'table-wrap' }, h('table', { class: 'grid attachments' },
+      h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'File'), h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col', class: 'right' }, 'Size'))),
+      h('tbody', null, atts.map((a) => h('tr', null,
+        h('td', null, h('code', null, String(a.filename || ''))),
+        h('td', null, String(a.content_type || '—')),
+        h('td', { class: 'right nowrap', title: `${fmt.num(a.size)} bytes` }, fmt.bytes(a.size)))))))));
+  }
   const facts = [];
   if (ev.release) facts.push(['Release', ev.release]);
   if (ev.environment) facts.push(['Environment', ev.environment]);
+  if (ev.logger) facts.push(['Logger', ev.logger]);
   if (ev.platform) facts.push(['Platform', ev.platform]);
   if (ev.server_name) facts.push(['Server', ev.server_name]);
-  if (ev.transaction) facts.push(['Transaction', ev.transaction]);
   if (ev.sdk && ev.sdk.name) facts.push(['SDK', `${ev.sdk.name} ${ev.sdk.version || ''}`.trim()]);
   if (facts.length) out.push(section('Release and environment', kvTable(facts)));
   if (ev.user && typeof ev.user === 'object' && Object.keys(ev.user).length) out.push(section('User', kvTable(Object.entries(ev.user))));
@@ -243,13 +322,59 @@ function eventSections(ev) {
     if (pairs.length) out.push(section('Request', kvTable(pairs)));
   }
   if (ev.contexts && typeof ev.contexts === 'object') {
-    const blocks = Object.entries(ev.contexts).filter(([, v]) => v && typeof v === 'object');
-    if (blocks.length) {
-      out.push(section('Contexts', h('div', { class: 'contexts' }, blocks.map(([name, v]) =>
-        h('div', { class: 'context' }, h('h3', null, name), kvTable(Object.entries(v).filter(([k]) => k !== 'type')))))));
-    }
+    // the trace context is shown under Transaction
+    const blocks = Object.entries(ev.contexts)
+      .filter(([name, v]) => name !== 'trace' && v && typeof v === 'object' && !Array.isArray(v))
+      .map(([name, v]) => contextBlock(name, v)).filter(Boolean);
+    if (blocks.length) out.push(section('Contexts', h('div', { class: 'contexts' }, blocks)));
   }
   return out;
+}
+
+/** The transaction the event happened in: the event's field, else its "transaction" tag. */
+function transactionOf(ev) {
+  if (typeof ev.transaction === 'string' && ev.transaction) return ev.transaction;
+  const t = asPairs(ev.tags).find(([k]) => k === 'transaction');
+  return t ? show(t[1]) : '';
+}
+
+const EVENTS_PAGE = 10;
+
+/** The issue's events, newest first, paged in place (Newer / Older keep the page around it). */
+function eventList(issueId, currentId, signal) {
+  const body = h('div', { class: 'event-list-body' }, h('p', { class: 'muted' }, 'Loading events…'));
+  const trail = []; // cursors of the pages before the shown one
+  let cursor = '';
+  const load = async (c) => {
+    let r;
+    try {
+      r = await api('GET', withQuery(`/issues/${issueId}/events`, { limit: EVENTS_PAGE, cursor: c }), undefined, { signal });
+    } catch (e) {
+      if (e.name !== 'AbortError') mount(body, h('p', { class: 'form-error' }, e.message));
+      return;
+    }
+    cursor = c;
+    const list = (r && r.events) || [];
+    const older = r && r.next_cursor ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => {
+      trail.push(cursor);
+      load(r.next_cursor);
+    } }, 'Older →') : null;
+    const newer = trail.length ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => load(trail.pop()) }, '← Newer') : null;
+    mount(body,
+      list.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'grid event-list' },
+        h('thead', null, h('tr', null, ['Event', 'Time', 'Release', 'Environment'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', null, list.map((e) => {
+          const cur = e.event_id === currentId;
+          return h('tr', { class: cur ? 'current' : null, 'aria-current': cur ? 'true' : null },
+            h('td', null, h('a', { href: `#/issues/${issueId}/events/${encodeURIComponent(e.event_id)}`, class: 'mono' }, String(e.event_id).slice(0, 12))),
+            h('td', { class: 'nowrap' }, h('time', { datetime: e.timestamp, title: fmt.date(e.timestamp) }, fmt.ago(e.timestamp))),
+            h('td', { class: e.release ? 'release' : null }, e.release || '—'),
+            h('td', null, e.environment || '—'));
+        })))) : h('p', { class: 'muted' }, 'No events stored for this issue.'),
+      newer || older ? h('nav', { class: 'pager', 'aria-label': 'Event pages' }, newer || h('span'), older || h('span')) : null);
+  };
+  load('');
+  return section('Events', body);
 }
 
 export async function renderDetail(ctx) {
@@ -292,14 +417,20 @@ export async function renderDetail(ctx) {
     h('div', { class: 'btn-group' },
       ev.previous_event_id ? h('a', { class: 'btn btn-small', href: evLink(ev.previous_event_id), rel: 'prev' }, '← Older') : h('span', { class: 'btn btn-small', 'aria-disabled': 'true' }, '← Older'),
       ev.next_event_id ? h('a', { class: 'btn btn-small', href: evLink(ev.next_event_id), rel: 'next' }, 'Newer →') : h('span', { class: 'btn btn-small', 'aria-disabled': 'true' }, 'Newer →'),
-      eventId ? h('a', { class: 'btn btn-small', href: `#/issues/${id}` }, 'Latest') : null)) : null;
+      eventId ? h('a', { class: 'btn btn-small', href: `#/issues/${id}` }, 'Latest') : null,
+      h('button', { type: 'button', class: 'btn btn-small', onclick: () => {
+        const list = document.getElementById('sec-events');
+        if (list) list.scrollIntoView({ block: 'start' });
+      } }, 'All events'))) : null;
 
   mount(ctx.main,
     h('p', { class: 'crumbs-nav' }, h('a', { href: `#/p/${issue.project_id}/issues` }, '← Issues')),
     h('div', { class: 'issue-header card' },
       h('div', { class: 'issue-header-top' },
         h('div', { class: 'issue-heading' },
-          h('div', { class: 'issue-meta' }, levelBadge(issue.level), statusBadge(issue.status)),
+          h('div', { class: 'issue-meta' }, levelBadge(issue.level), statusBadge(issue.status),
+            isUnhandled(issue.latest_event) ? h('span', { class: 'badge badge-unhandled', title: 'The latest event was not handled by the application' }, 'unhandled') : null,
+            ev && ev.logger ? h('span', { class: 'logger', title: 'Logger' }, h('span', { class: 'muted' }, 'logger '), h('code', null, String(ev.logger))) : null),
           h('h1', { class: 'issue-h1' }, issue.title || '(no title)'),
           issue.culprit ? h('p', { class: 'culprit' }, issue.culprit) : null),
         h('div', { class: 'btn-group actions' }, actions)),
@@ -310,5 +441,6 @@ export async function renderDetail(ctx) {
         h('div', null, h('dt', null, 'First release'), h('dd', null, issue.first_release || '—')),
         h('div', null, h('dt', null, 'Last release'), h('dd', null, issue.last_release || '—')))),
     eventNav,
-    ev ? eventSections(ev) : h('div', { class: 'card empty' }, 'No event stored for this issue.'));
+    ev ? eventSections(ev) : h('div', { class: 'card empty' }, 'No event stored for this issue.'),
+    ev ? eventList(id, ev.event_id, ctx.signal) : null);
 }

@@ -662,6 +662,34 @@ TEST(titles_and_culprits) {
   CHECK_EQ_STR(info.culprit, "/cart");
   event_info_free(&info);
 
+  /* A placeholder function name ("Object.?", node's module top level) is not shown: the file
+   * name (without its query) is, else the module, else the transaction. */
+  CHECK_EQ_INT(norm("{'message':'m','exception':[{'value':'m','mechanism':{'synthetic':true},"
+                    "'stacktrace':{'frames':[{'filename':'/srv/app.js?v=2','module':'app',"
+                    "'function':'Object.?','in_app':true}]}}]}",
+                    &info, err, sizeof err),
+               0);
+  CHECK_EQ_STR(info.title, "m");
+  CHECK_EQ_STR(info.culprit, "/srv/app.js");
+  event_info_free(&info);
+  CHECK_EQ_INT(
+      norm(exc_event(j, sizeof j, "E", "v", "[{'module':'jobs','function':'Object.<anonymous>'}]"),
+           &info, err, sizeof err),
+      0);
+  CHECK_EQ_STR(info.culprit, "jobs");
+  event_info_free(&info);
+  CHECK_EQ_INT(norm("{'message':'m','transaction':'/cart','stacktrace':{'frames':"
+                    "[{'function':'?'}]}}",
+                    &info, err, sizeof err),
+               0);
+  CHECK_EQ_STR(info.culprit, "/cart");
+  event_info_free(&info);
+  CHECK_EQ_INT(norm(exc_event(j, sizeof j, "E", "v", "[{'module':'m','function':'Object.run'}]"),
+                    &info, err, sizeof err),
+               0);
+  CHECK_EQ_STR(info.culprit, "m in Object.run");
+  event_info_free(&info);
+
   /* Long values: the title is one bounded line, the search message keeps more. */
   char big[20000];
   memset(big, 'x', sizeof big - 1);
@@ -805,7 +833,16 @@ TEST(sdk_captures) {
     CHECK_EQ_STR(c->title, "TypeError: Cannot read properties of null (reading 'foo')");
     CHECK_EQ_STR(c->culprit, "app in inner");
   }
-  if ((c = find("node/03"))) CHECK_EQ_STR(c->title, "Node message");
+  /* captureMessage: the message is the title; its synthetic stack's top frame is module top
+   * level ("Object.?"), so the culprit is that file, not "app in Object.?". */
+  if ((c = find("node/03"))) {
+    CHECK_EQ_STR(c->title, "Node message");
+    CHECK_EQ_STR(c->culprit, "/srv/shop/app.js");
+  }
+  if ((c = find("node/08"))) {
+    CHECK_EQ_STR(c->title, "cache miss ratio high");
+    CHECK_EQ_STR(c->culprit, "/srv/shop/orders.js");
+  }
   if ((c = find("node/06"))) CHECK(strncmp(c->title, "Error: big xxx", 14) == 0);
   if ((c = find("python/01"))) {
     CHECK_EQ_STR(c->title, "KeyError: 'missing'");
