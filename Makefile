@@ -54,10 +54,10 @@ test: deps
 test-asan:
 	$(MAKE) test BUILD=build-asan SANITIZE=ON
 
-bench: build
+bench: deps build
 	@tests/bench/run $(BUILD)
 
-fuzz:
+fuzz: deps
 	@tests/fuzz/run
 
 format:
