@@ -39,17 +39,25 @@ typedef struct startup {
 } startup;
 
 /* Uses the configured token, or the stored hash, or makes and prints a new token. */
+/* The admin token's hash: a configured token (--admin-token / SLUICE_ADMIN_TOKEN) replaces the
+ * stored hash, so a token set once to recover a lost one stays the only valid token after a
+ * restart without the flag; otherwise the stored hash; on a new database a generated token,
+ * printed once. Writer thread. */
 static int setup_admin_token(store_tx *tx, void *arg) {
   startup *st = arg;
-  char hex[65];
+  char hex[65], want[65];
+  int rc = tx->ops->meta_get(tx, "admin_token_sha256", hex, sizeof hex);
+  if (rc != STORE_OK && rc != STORE_ENOTFOUND) return rc;
+  int stored = rc == STORE_OK && strlen(hex) == 64;
   if (st->admin_token[0]) {
     sha256(st->admin_token, strlen(st->admin_token), st->admin_sha256);
+    hex_encode(st->admin_sha256, 32, want);
+    if (stored && strcmp(hex, want) == 0) return STORE_OK;
+    if ((rc = tx->ops->meta_set(tx, "admin_token_sha256", want)) != STORE_OK) return rc;
+    if (stored) log_info("admin token replaced by the configured one", NULL);
     return STORE_OK;
   }
-  int rc = tx->ops->meta_get(tx, "admin_token_sha256", hex, sizeof hex);
-  if (rc == STORE_OK && strlen(hex) == 64)
-    return hex_decode(hex, 64, st->admin_sha256, 32) == 32 ? STORE_OK : STORE_EIO;
-  if (rc != STORE_OK && rc != STORE_ENOTFOUND) return rc;
+  if (stored) return hex_decode(hex, 64, st->admin_sha256, 32) == 32 ? STORE_OK : STORE_EIO;
   uint8_t raw[24];
   char token[80];
   if (random_bytes(raw, sizeof raw)) return STORE_EIO;

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""ctest leak.offline_dev: replays the shared dev set and a generated set through leak_replay,
-scores both (with the Prometheus-style baselines beside), and fails unless the dev set meets the
-floors (precision >= 0.95, recall >= 0.90, median delay <= 90 min). Exit 77 (skip) when the dev
-set is absent.
+"""ctest leak.offline_*: replays labelled sets through leak_replay, scores each (with the
+Prometheus-style baselines beside), and fails unless every set meets score.FLOORS[FLOORS]
+(generated: sets gen.py wrote at test time; dev: the shared dev set). Exit 77 (skip), with the
+reason printed, when a set is absent: the dev set lives outside the repository.
 
-usage: offline.py LEAK_REPLAY SHARED_DIR WORK_DIR
+usage: offline.py LEAK_REPLAY WORK_DIR FLOORS DATASET.jsonl.gz [DATASET.jsonl.gz ...]
 """
 import os
 import subprocess
@@ -25,39 +25,35 @@ def replay(binary, dataset, out):
     return alerts
 
 
-def report(name, dataset, binary, work):
+def report(dataset, binary, work, floors):
+    """Scores one set and prints it; returns 0 when its floors are met, else 1."""
+    name = os.path.basename(dataset).split(".")[0]
     workers = score.load_workers(dataset)
     res = score.score(workers, replay(binary, dataset, os.path.join(work, name + ".replay.jsonl")))
-    print("== %s (%d workers)" % (name, len(workers)))
+    print("== %s (%d workers)" % (dataset, len(workers)))
     print(score.fmt("sluice", res))
     for w in workers:
         o = res["outcome"][w["worker"]]
         if o != "quiet" and not o.startswith("caught"):
             print("   %-24s %s" % (w["worker"], o))
-    for kind in ("predict_linear", "deriv"):
-        b = {w["worker"]: score.prometheus_alerts(w, kind) for w in workers}
-        print(score.fmt(kind, score.score(workers, b)))
-    return res
+    base = score.baseline_scores(workers)
+    for kind, r in base.items():
+        print(score.fmt(kind, r))
+    return score.floors_verdict(floors, res, base)
 
 
 def main():
-    binary, shared, work = sys.argv[1], sys.argv[2], sys.argv[3]
+    if len(sys.argv) < 5 or sys.argv[3] not in score.FLOORS:
+        print(__doc__)
+        return 2
+    binary, work, floors, sets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
     os.makedirs(work, exist_ok=True)
-    gen_path = os.path.join(work, "generated.jsonl.gz")
-    subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), "--seed", "7", "--count", "2",
-                    gen_path], check=True)
-    report("generated(seed 7)", gen_path, binary, work)
-    dev = os.path.join(shared, "leak-dev", "workers.jsonl.gz")
-    if not os.path.exists(dev):
-        print("SKIP: dev set %s not found (set SLUICE_SHARED_DIR)" % dev)
+    missing = [d for d in sets if not os.path.exists(d)]
+    if missing:
+        hint = score.SHARED_HINT if floors == "dev" else "run its leak.generate_* test first"
+        print("SKIP: %s not found; %s" % (", ".join(missing), hint))
         return 77
-    res = report("dev", dev, binary, work)
-    d = res["median_delay_min"]
-    if res["precision"] >= 0.95 and res["recall"] >= 0.90 and d is not None and d <= 90:
-        print("dev floors met")
-        return 0
-    print("FAIL: dev floors are precision >= 0.95, recall >= 0.90, median delay <= 90 min")
-    return 1
+    return max(report(d, binary, work, floors) for d in sets)
 
 
 if __name__ == "__main__":

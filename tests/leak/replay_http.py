@@ -9,10 +9,12 @@ accepts it. It then reads the memory_leak alerts back, un-shifts `fired_at`, and
 score.py beside the predict_linear/deriv baselines on the same series.
 
 With --replay-bin LEAK_REPLAY it also runs the offline replay on the same file and checks that
-both give the same alerts (event-time determinism: replay = live). With --floors it fails unless
-precision >= 0.95, recall >= 0.90 and median delay <= 90 min. Exit 77 when the set is absent.
+both give the same alerts (event-time determinism: replay = live). With --floors [dev|generated]
+it fails unless the set meets score.FLOORS (dev: precision >= 0.95, recall >= 0.90, median
+delay <= 90 min). Exit 77, with the reason printed, when the set is absent.
 
-usage: replay_http.py DATASET.jsonl[.gz] [--bin SLUICE] [--replay-bin LEAK_REPLAY] [--floors]
+usage: replay_http.py DATASET.jsonl[.gz] [--bin SLUICE] [--replay-bin LEAK_REPLAY]
+                      [--floors [dev|generated]]
 """
 import argparse
 import datetime
@@ -170,11 +172,11 @@ def main():
     ap.add_argument("dataset")
     ap.add_argument("--bin", default=os.environ.get("SLUICE_BIN", ""))
     ap.add_argument("--replay-bin", default="", help="leak_replay, to check HTTP == offline")
-    ap.add_argument("--floors", action="store_true")
+    ap.add_argument("--floors", nargs="?", const="dev", choices=sorted(score.FLOORS))
     ap.add_argument("--name", default="")
     a = ap.parse_args()
     if not os.path.exists(a.dataset):
-        print("SKIP: %s not found (set SLUICE_SHARED_DIR)" % a.dataset)
+        print("SKIP: %s not found; %s" % (a.dataset, score.SHARED_HINT))
         return 77
     if not a.bin:
         print("set SLUICE_BIN or --bin")
@@ -203,16 +205,11 @@ def main():
             rc = 1
         else:
             print("HTTP alerts == offline alerts on all %d workers" % len(workers))
-    for kind in ("predict_linear", "deriv"):
-        b = {w["worker"]: score.prometheus_alerts(w, kind) for w in workers}
-        print(score.fmt(kind, score.score(workers, b)))
-    if a.floors:
-        d = res["median_delay_min"]
-        if res["precision"] >= 0.95 and res["recall"] >= 0.90 and d is not None and d <= 90:
-            print("floors met")
-        else:
-            print("FAIL: floors are precision >= 0.95, recall >= 0.90, median delay <= 90 min")
-            rc = 1
+    base = score.baseline_scores(workers)
+    for kind, r in base.items():
+        print(score.fmt(kind, r))
+    if a.floors and score.floors_verdict(a.floors, res, base):
+        rc = 1
     return rc
 
 

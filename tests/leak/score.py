@@ -5,7 +5,8 @@ score(workers, alerts) is source-agnostic: `alerts` maps worker id -> list of al
 times (Unix s); the C replay (leak_replay) and a future HTTP replay both feed it. The
 Prometheus-style baselines are computed here on the same series.
 
-usage: score.py DATASET.jsonl[.gz] --replay REPLAY_OUT.jsonl [--floors] [--baselines] [--per-worker]
+usage: score.py DATASET.jsonl[.gz] --replay REPLAY_OUT.jsonl [--floors [dev|generated]] [--baselines]
+       [--per-worker]
 """
 import argparse
 import gzip
@@ -117,6 +118,71 @@ def prometheus_alerts(w, kind, rng=3600.0, step=60.0):
     return out
 
 
+# Floors the ctest benchmarks assert. "dev": the shared labelled set (judged elsewhere).
+# "generated": gen.py's default kinds, seeds 1 and 2 (not the seeds METHOD.md reports), 80
+# workers each; measured on seeds 1, 2, 3, 7, 11, 23: P 0.78-0.97, R 0.96-1.00, F1 0.87-0.98,
+# median delay 129-164 min, 0.009-0.072 false alerts per worker-day, F1 0.41-0.63 above the
+# better of the predict_linear/deriv baselines (whose F1 is 0.26-0.46). The floors leave room
+# for a detector change that moves a few workers, not for one that stops being better than
+# the baselines.
+FLOORS = {
+    "dev": {"precision": 0.95, "recall": 0.90, "max_delay_min": 90},
+    "generated": {"precision": 0.70, "recall": 0.90, "f1": 0.80, "max_delay_min": 240,
+                  "max_false_per_worker_day": 0.10, "baseline_f1_margin": 0.30},
+}
+
+
+# Why a dev-set test skips, printed before its exit 77: SLUICE_SHARED_DIR is a CMake cache
+# variable, not an environment variable.
+SHARED_HINT = ("the shared dev set is scored only when present: configure with "
+               "cmake -DSLUICE_SHARED_DIR=DIR (the folder holding leak-dev/), or "
+               "make test CMAKE_FLAGS=-DSLUICE_SHARED_DIR=DIR")
+
+
+def check_floors(name, res, baselines=None):
+    """Checks res (a score() result) against FLOORS[name]; baselines: {kind: score() result},
+    needed when the floors have a baseline margin. Returns the list of failures ([] = met)."""
+    f, fails = FLOORS[name], []
+    if res["precision"] < f["precision"]:
+        fails.append("precision %.3f < %.2f" % (res["precision"], f["precision"]))
+    if res["recall"] < f["recall"]:
+        fails.append("recall %.3f < %.2f" % (res["recall"], f["recall"]))
+    if res["f1"] < f.get("f1", 0.0):
+        fails.append("F1 %.3f < %.2f" % (res["f1"], f["f1"]))
+    d = res["median_delay_min"]
+    if d is None or d > f["max_delay_min"]:
+        fails.append("median delay %s min > %d" % (d, f["max_delay_min"]))
+    if res["false_alerts_per_worker_day"] > f.get("max_false_per_worker_day", float("inf")):
+        fails.append("false alerts per worker-day %.3f > %.2f" % (
+            res["false_alerts_per_worker_day"], f["max_false_per_worker_day"]))
+    if "baseline_f1_margin" in f:
+        best = max((b["f1"] for b in (baselines or {}).values()), default=None)
+        if best is None:
+            fails.append("no baseline scores to compare with")
+        elif res["f1"] < best + f["baseline_f1_margin"]:
+            fails.append("F1 %.3f < best baseline F1 %.3f + %.2f" % (
+                res["f1"], best, f["baseline_f1_margin"]))
+    return fails
+
+
+def baseline_scores(workers):
+    """{kind: score()} of the predict_linear and deriv baselines on the same series."""
+    out = {}
+    for kind in ("predict_linear", "deriv"):
+        out[kind] = score(workers, {w["worker"]: prometheus_alerts(w, kind) for w in workers})
+    return out
+
+
+def floors_verdict(name, res, baselines=None):
+    """Prints the verdict of check_floors; returns 0 when the floors are met, else 1."""
+    fails = check_floors(name, res, baselines)
+    if fails:
+        print("FAIL: %s floors not met: %s" % (name, "; ".join(fails)))
+        return 1
+    print("%s floors met" % name)
+    return 0
+
+
 def fmt(name, r):
     md = "-" if r["median_delay_min"] is None else "%.0f" % r["median_delay_min"]
     return "%-16s P=%.3f R=%.3f F1=%.3f median_delay=%s min false/worker-day=%.3f (tp=%d fp=%d fn=%d)" % (
@@ -128,7 +194,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dataset")
     ap.add_argument("--replay", required=True, help="leak_replay output (jsonl)")
-    ap.add_argument("--floors", action="store_true", help="exit 1 unless P>=.95 R>=.90 delay<=90")
+    ap.add_argument("--floors", nargs="?", const="dev", choices=sorted(FLOORS),
+                    help="exit 1 unless the floors (dev: P>=.95 R>=.90 delay<=90) are met")
     ap.add_argument("--baselines", action="store_true")
     ap.add_argument("--per-worker", action="store_true")
     ap.add_argument("--name", default="")
@@ -148,18 +215,10 @@ def main():
             o = res["outcome"][w["worker"]]
             if o not in ("quiet",) and not o.startswith("caught"):
                 print("   %-14s %-16s %s" % (w["worker"], w.get("class", ""), o))
-    if a.baselines:
-        for kind in ("predict_linear", "deriv"):
-            b = {w["worker"]: prometheus_alerts(w, kind) for w in workers}
-            print(fmt(kind, score(workers, b)))
-    if a.floors:
-        d = res["median_delay_min"]
-        ok = res["precision"] >= 0.95 and res["recall"] >= 0.90 and d is not None and d <= 90
-        if not ok:
-            print("FAIL: floors are precision >= 0.95, recall >= 0.90, median delay <= 90 min")
-            return 1
-        print("floors met")
-    return 0
+    base = baseline_scores(workers) if a.baselines or a.floors == "generated" else {}
+    for kind, r in base.items():
+        print(fmt(kind, r))
+    return floors_verdict(a.floors, res, base) if a.floors else 0
 
 
 if __name__ == "__main__":
