@@ -51,6 +51,7 @@ static const route routes[] = {
     {HTTP_GET, "/api/v1/projects", api_project_list, ROUTE_ADMIN},
     {HTTP_GET, "/api/v1/projects/:project", api_project_get, ROUTE_ADMIN},
     {HTTP_PATCH, "/api/v1/projects/:project", api_project_update, ROUTE_ADMIN},
+    {HTTP_DELETE, "/api/v1/projects/:project", api_project_delete, ROUTE_ADMIN},
     {HTTP_GET, "/api/v1/projects/:project/issues", api_issue_list, ROUTE_ADMIN},
     {HTTP_GET, "/api/v1/projects/:project/events/:event", api_event_get, ROUTE_ADMIN},
     {HTTP_GET, "/api/v1/projects/:project/stats", api_project_stats, ROUTE_ADMIN},
