@@ -146,3 +146,37 @@ def test_delete_removes_project_key_and_data(srv):
 def test_delete_missing_project_is_404(srv):
     assert srv.request("DELETE", "/api/v1/projects/987654")[0] == 404
     assert srv.request("DELETE", "/api/v1/projects/nope")[0] == 404
+
+
+def test_a_large_project_is_deleted_in_batches(server):
+    """More rows than the delete itself removes: housekeeping passes delete the rest, a batch at
+    a time, while the project is gone from the API at once."""
+    p = server.create_project("large")
+    keep = server.create_project("small")
+    assert send_event(server, p)[0] == 200
+    assert send_event(server, keep)[0] == 200
+    issue = server.wait_for(lambda: server.api("GET", f"/api/v1/projects/{p['id']}/issues", expect=200)["issues"])[0]
+    server.stop()
+    db = sqlite3.connect(server.db)
+    with db:
+        db.executemany("INSERT INTO events(project_id, issue_id, event_id, timestamp, received, level,"
+                       " payload) VALUES(?, ?, randomblob(16), 0, 0, 'error', '{}')",
+                       [(p["id"], issue["id"])] * 12000)
+    db.close()
+    server.start()
+    assert server.request("DELETE", f"/api/v1/projects/{p['id']}")[0] == 204
+    assert server.request("GET", f"/api/v1/projects/{p['id']}")[0] == 404
+
+    def left():
+        db = sqlite3.connect(server.db)
+        try:
+            return db.execute("SELECT count(*) FROM events WHERE project_id=?", (p["id"],)).fetchone()[0]
+        finally:
+            db.close()
+    server.wait_for(lambda: left() == 0, timeout=40, interval=0.5)
+    db = sqlite3.connect(server.db)
+    try:
+        assert db.execute("SELECT count(*) FROM issues WHERE project_id=?", (p["id"],)).fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM events WHERE project_id=?", (keep["id"],)).fetchone()[0] == 1
+    finally:
+        db.close()
