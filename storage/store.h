@@ -280,6 +280,21 @@ struct store_ops {
   int (*project_set_rate_limit)(store_tx *tx, int64_t project_id,
                                 int64_t per_minute); /* <0: null */
   int (*project_name)(store_tx *tx, int64_t project_id, char *buf, size_t cap);
+  /* The project called name, ignoring the case of ASCII letters (names are unique that way);
+   * ENOTFOUND when there is none. */
+  int (*project_find_name)(store_tx *tx, const char *name, int64_t *project_id);
+  /* ENOTFOUND: no such project; ECONFLICT: another project has the name. */
+  int (*project_rename)(store_tx *tx, int64_t project_id, const char *name);
+  /* Deletes a project at once: its row (lists and reads stop showing it) and its webhooks'
+   * sending (they are disabled). Its data is deleted in bounded batches by projects_purge. Its
+   * id is never given out again by project_create on its own, and an explicit one is refused
+   * (ECONFLICT) until the data is gone. ENOTFOUND when there is no such project. */
+  int (*project_delete)(store_tx *tx, int64_t project_id, double now);
+  /* Deletes at most max_rows rows of data of deleted projects (every table that holds a
+   * project's data); *deleted counts them. A deleted project counts as purged once a pass finds
+   * none of its data left at least grace seconds after its deletion: writes queued before the
+   * deletion may still add some for a moment. */
+  int (*projects_purge)(store_tx *tx, double now, double grace, int64_t max_rows, int64_t *deleted);
 
   /* --- writer side: what the Sentry endpoints ingest --- */
   /* Stores the event and counts it into its issue (found by fingerprint, or created; a resolved

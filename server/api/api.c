@@ -235,20 +235,70 @@ typedef struct project_write {
   app *a; /* loop thread only (done) */
   http_conn *c;
   int64_t id;
-  int64_t rate_limit; /* -1: null */
+  int64_t rate_limit;           /* -1: null */
+  int set_name, set_rate_limit; /* PATCH: which fields the body had */
+  int name_taken;               /* run: another project has the name (ECONFLICT) */
   double now;
   char name[256];
   char key[APP_KEY_MAX + 1];
 } project_write;
 
+#define PROJECT_NAME_MAX     100  /* bytes, after trimming */
+#define PROJECT_DELETE_BATCH 5000 /* rows of its data the delete job itself deletes */
+
+/* A project name from a body member: a string, trimmed of ASCII white space, 1 to
+ * PROJECT_NAME_MAX bytes without control characters, copied into out. Returns 0, or -1 after
+ * answering 400. */
+static int project_name_arg(http_conn *c, json_t *v, char out[PROJECT_NAME_MAX + 1]) {
+  const char *name = json_string_value(v);
+  size_t n = name ? json_string_length(v) : 0;
+  while (n && strchr(" \t\r\n\f\v", name[0])) name++, n--;
+  while (n && strchr(" \t\r\n\f\v", name[n - 1])) n--;
+  int ok = name && n > 0 && n <= PROJECT_NAME_MAX;
+  for (size_t i = 0; ok && i < n; i++) {
+    if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f) ok = 0;
+  }
+  if (!ok) {
+    http_respond_error(
+        c, 400, NULL, "name: must be a string of 1 to 100 characters (without control characters)");
+    return -1;
+  }
+  memcpy(out, name, n);
+  out[n] = '\0';
+  return 0;
+}
+
+/* The 409 for a name another project has. */
+static void respond_name_taken(http_conn *c, const char *name) {
+  char msg[400];
+  snprintf(msg, sizeof msg, "name: a project called \"%s\" already exists (names ignore case)",
+           name);
+  http_respond_error(c, 409, NULL, msg);
+}
+
+/* ECONFLICT with w->name_taken set when another project than except (0: none) has the name. */
+static int check_name_free(project_write *w, store_tx *tx, int64_t except) {
+  int64_t other = 0;
+  int rc = tx->ops->project_find_name(tx, w->name, &other);
+  if (rc == STORE_ENOTFOUND || (rc == STORE_OK && other == except)) return STORE_OK;
+  if (rc == STORE_OK) w->name_taken = 1, rc = STORE_ECONFLICT;
+  return rc;
+}
+
 static int run_project_create(writer_job *j, store_tx *tx) {
   project_write *w = container_of(j, project_write, job);
-  return tx->ops->project_create(tx, w->name, w->key, w->now, &w->id);
+  int rc = check_name_free(w, tx, 0);
+  if (rc == STORE_OK) rc = tx->ops->project_create(tx, w->name, w->key, w->now, &w->id);
+  return rc;
 }
 
 static void done_project_create(writer_job *j) {
   project_write *w = container_of(j, project_write, job);
-  if (!status_respond(w->c, j->status, "project", "id or public_key already in use")) {
+  if (w->name_taken && j->status == STORE_ECONFLICT) {
+    respond_name_taken(w->c, w->name);
+  } else if (!status_respond(w->c, j->status, "project",
+                             "id or public_key already in use (the id of a deleted project is "
+                             "free again once its data is deleted)")) {
     if (app_key_add(w->a, w->id, w->key, -1)) {
       /* Stored but not in the key table: a restart loads it; say so rather than pretend. */
       http_respond_error(w->c, 503, "Retry-After: 1\r\n",
@@ -277,11 +327,9 @@ void api_project_create(app *a, http_conn *c, http_request *req, const route_par
   (void)p;
   json_t *doc = api_body_object(c, req);
   if (!doc) return;
-  const char *name = json_string_value(json_object_get(doc, "name"));
-  size_t nl = name ? strlen(name) : 0;
-  if (!name || nl == 0 || nl > 100) {
+  char name[PROJECT_NAME_MAX + 1];
+  if (project_name_arg(c, json_object_get(doc, "name"), name)) {
     json_decref(doc);
-    http_respond_error(c, 400, NULL, "name: must be a string of 1 to 100 characters");
     return;
   }
   /* Optional: keep the id and key of an existing Sentry DSN, so only its host changes. */
@@ -324,17 +372,27 @@ void api_project_create(app *a, http_conn *c, http_request *req, const route_par
 
 static int run_project_update(writer_job *j, store_tx *tx) {
   project_write *w = container_of(j, project_write, job);
-  return tx->ops->project_set_rate_limit(tx, w->id, w->rate_limit);
+  int rc = STORE_OK;
+  if (w->set_name && (rc = check_name_free(w, tx, w->id)) == STORE_OK)
+    rc = tx->ops->project_rename(tx, w->id, w->name);
+  if (rc == STORE_OK && w->set_rate_limit)
+    rc = tx->ops->project_set_rate_limit(tx, w->id, w->rate_limit);
+  /* The answer shows the project's name either way. */
+  if (rc == STORE_OK) rc = tx->ops->project_name(tx, w->id, w->name, sizeof w->name);
+  return rc;
 }
 
 static void done_project_update(writer_job *j) {
   project_write *w = container_of(j, project_write, job);
-  if (!status_respond(w->c, j->status, "project", NULL)) {
+  if (w->name_taken && j->status == STORE_ECONFLICT) {
+    respond_name_taken(w->c, w->name);
+  } else if (!status_respond(w->c, j->status, "project", NULL)) {
     project_key *k = app_key_for_project(w->a, w->id);
-    if (k) k->rate_limit_per_minute = w->rate_limit;
-    json_t *rl = w->rate_limit >= 0 ? json_integer(w->rate_limit) : json_null();
+    if (k && w->set_rate_limit) k->rate_limit_per_minute = w->rate_limit;
+    int64_t rl = k ? k->rate_limit_per_minute : w->rate_limit;
     api_respond_json(w->c, 200,
-                     json_pack("{s:I, s:o}", "id", (json_int_t)w->id, "rate_limit_per_minute", rl));
+                     json_pack("{s:I, s:s, s:o}", "id", (json_int_t)w->id, "name", w->name,
+                               "rate_limit_per_minute", rl >= 0 ? json_integer(rl) : json_null()));
   }
   free(w);
 }
@@ -344,20 +402,77 @@ void api_project_update(app *a, http_conn *c, http_request *req, const route_par
   if (api_param_project(a, c, p, &id)) return;
   json_t *doc = api_body_object(c, req);
   if (!doc) return;
-  json_t *rl = json_object_get(doc, "rate_limit_per_minute");
-  if (!rl || !(json_is_null(rl) || (json_is_integer(rl) && json_integer_value(rl) >= 0))) {
+  project_write *w = project_write_new(a, c);
+  if (!w) {
     json_decref(doc);
-    http_respond_error(c, 400, NULL,
-                       "rate_limit_per_minute: must be a non-negative integer or null");
     return;
   }
-  project_write *w = project_write_new(a, c);
-  if (w) {
-    w->id = id;
-    w->rate_limit = json_is_null(rl) ? -1 : json_integer_value(rl);
-    api_write_submit(a, c, &w->job, run_project_update, done_project_update, w);
+  w->id = id;
+  const char *field;
+  json_t *v;
+  char msg[200];
+  const char *bad = NULL;
+  json_object_foreach(doc, field, v) {
+    if (!strcmp(field, "name")) {
+      if (project_name_arg(c, v, w->name)) goto answered;
+      w->set_name = 1;
+    } else if (!strcmp(field, "rate_limit_per_minute")) {
+      if (!(json_is_null(v) || (json_is_integer(v) && json_integer_value(v) >= 0))) {
+        bad = "rate_limit_per_minute: must be a non-negative integer or null";
+        break;
+      }
+      w->rate_limit = json_is_null(v) ? -1 : json_integer_value(v);
+      w->set_rate_limit = 1;
+    } else {
+      snprintf(msg, sizeof msg,
+               "%.64s: unknown field (a project has name and "
+               "rate_limit_per_minute)",
+               field);
+      bad = msg;
+      break;
+    }
+  }
+  if (!bad && !w->set_name && !w->set_rate_limit)
+    bad = "body must have name or rate_limit_per_minute";
+  if (bad) {
+    http_respond_error(c, 400, NULL, bad);
+    goto answered;
   }
   json_decref(doc);
+  api_write_submit(a, c, &w->job, run_project_update, done_project_update, w);
+  return;
+answered:
+  json_decref(doc);
+  free(w);
+}
+
+static int run_project_delete(writer_job *j, store_tx *tx) {
+  project_write *w = container_of(j, project_write, job);
+  int rc = tx->ops->project_delete(tx, w->id, w->now);
+  /* A first batch of its data goes at once (all of a small project's); housekeeping deletes the
+   * rest a batch per pass and alone decides when it is done (grace INFINITY here). */
+  int64_t n = 0;
+  if (rc == STORE_OK) rc = tx->ops->projects_purge(tx, w->now, INFINITY, PROJECT_DELETE_BATCH, &n);
+  return rc;
+}
+
+static void done_project_delete(writer_job *j) {
+  project_write *w = container_of(j, project_write, job);
+  if (!status_respond(w->c, j->status, "project", NULL)) {
+    app_key_remove(w->a, w->id);
+    http_respond(w->c, 204, NULL, NULL, NULL, 0);
+  }
+  free(w);
+}
+
+void api_project_delete(app *a, http_conn *c, http_request *req, const route_params *p) {
+  (void)req;
+  int64_t id;
+  if (api_param_project(a, c, p, &id)) return;
+  project_write *w = project_write_new(a, c);
+  if (!w) return;
+  w->id = id;
+  api_write_submit(a, c, &w->job, run_project_delete, done_project_delete, w);
 }
 
 /* --- issues and events ---------------------------------------------------------------------- */

@@ -13,6 +13,8 @@ void api_project_create(app *a, http_conn *c, http_request *req, const route_par
 void api_project_list(app *a, http_conn *c, http_request *req, const route_params *p);
 void api_project_get(app *a, http_conn *c, http_request *req, const route_params *p);
 void api_project_update(app *a, http_conn *c, http_request *req, const route_params *p);
+/* Deletes the project with all its data (the row and key at once, the data in batches). */
+void api_project_delete(app *a, http_conn *c, http_request *req, const route_params *p);
 void api_project_stats(app *a, http_conn *c, http_request *req, const route_params *p);
 void api_issue_list(app *a, http_conn *c, http_request *req, const route_params *p);
 void api_issue_get(app *a, http_conn *c, http_request *req, const route_params *p);

@@ -45,6 +45,16 @@ project_key *app_key_for_project(app *a, int64_t project_id) {
   return NULL;
 }
 
+void app_key_remove(app *a, int64_t project_id) {
+  size_t i = 0;
+  while (i < a->n_keys) {
+    if (a->keys[i].project_id == project_id)
+      a->keys[i] = a->keys[--a->n_keys]; /* order does not matter: lookups scan */
+    else
+      i++;
+  }
+}
+
 int app_admin_authorized(app *a, const http_request *req) {
   size_t len;
   const char *v = http_header_get(req, "authorization", &len);

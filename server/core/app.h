@@ -73,6 +73,9 @@ int app_key_add(app *a, int64_t project_id, const char *public_key, int64_t rate
 /* Returns the entry for a public key (constant-time per entry), or NULL. */
 project_key *app_key_find(app *a, const char *public_key);
 project_key *app_key_for_project(app *a, int64_t project_id);
+/* Removes the project's key(s): ingest with them fails from now on. Pointers into the table
+ * (app_key_find, app_key_for_project) are invalid afterwards. */
+void app_key_remove(app *a, int64_t project_id);
 
 /* True when req carries the admin token (Authorization: Bearer ...) or a valid dashboard
  * session; constant-time. */

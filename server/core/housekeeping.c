@@ -1,8 +1,8 @@
 /* housekeeping: a 1 s uv_timer on the loop. A retention pass is one writer job that deletes at
- * most a batch of rows per kind of data (the table below), then evicts the oldest events while
- * the store is over --max-db-mb, then gives freed space back; a pass runs only when the
- * previous one finished, every RETENTION_EVERY seconds, or on the next tick while a backlog
- * is left. */
+ * most a batch of rows per kind of data (the table below) and of deleted projects' data, then
+ * evicts the oldest events while the store is over --max-db-mb, then gives freed space back; a
+ * pass runs only when the previous one finished, every RETENTION_EVERY seconds, or on the next
+ * tick while a backlog is left. */
 #include "core/housekeeping.h"
 
 #include <stddef.h>
@@ -16,6 +16,11 @@
 
 #define RETENTION_EVERY 10.0 /* seconds between passes while there is nothing to delete */
 #define EVICT_BATCH     2000 /* events evicted per pass at most for the size cap */
+#define PURGE_BATCH     5000 /* rows of deleted projects' data deleted per pass at most */
+/* A deleted project is done once a pass finds nothing of it this long after the deletion:
+ * writes queued before the deletion (the writer queue drains in well under this) may still
+ * add some. */
+#define PURGE_GRACE 300.0
 
 /* Every kind of data kept for a limited time: how long (a config field, in days) and how many
  * rows one pass may delete. */
@@ -51,6 +56,7 @@ typedef struct retention_job {
   struct housekeeping *h; /* loop thread only (done) */
   double cutoffs[STORE_RET_KINDS];
   int64_t cap_bytes; /* 0: no size cap */
+  double now;
   int64_t deleted, evicted;
   int backlog; /* some kind had a full batch, or the cap still binds */
 } retention_job;
@@ -75,11 +81,17 @@ static int retention_run(writer_job *j, store_tx *tx) {
     r->deleted += n;
     if (n >= retention[i].batch) r->backlog = 1;
   }
+  /* Data of deleted projects (their rows went at once, api/api.c). */
+  int64_t purged = 0;
+  int rc = op->projects_purge(tx, r->now, PURGE_GRACE, PURGE_BATCH, &purged);
+  if (rc != STORE_OK) return rc;
+  r->deleted += purged;
+  if (purged >= PURGE_BATCH) r->backlog = 1;
   /* Size cap: while the store passes --max-db-mb, evict the oldest events a few at a time
    * (freed space counts at once), at most EVICT_BATCH per pass. */
   int64_t used = 0;
   while (r->cap_bytes > 0 && r->evicted < EVICT_BATCH) {
-    int rc = op->used_bytes(tx, &used);
+    rc = op->used_bytes(tx, &used);
     if (rc != STORE_OK) return rc;
     if (used <= r->cap_bytes) break;
     int64_t n = 0;
@@ -112,6 +124,7 @@ static void on_tick(uv_timer_t *t) {
     retention_job *r = calloc(1, sizeof *r);
     if (r) {
       r->h = h;
+      r->now = now;
       housekeeping_cutoffs(a->cfg, now, r->cutoffs);
       r->cap_bytes = (int64_t)a->cfg->max_db_mb * 1024 * 1024;
       r->job.run = retention_run;

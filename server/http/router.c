@@ -56,6 +56,7 @@ static const route routes[] = {
     ROUTE(GET, "/api/v1/projects", api_project_list, ROUTE_ADMIN),
     ROUTE(GET, "/api/v1/projects/:project", api_project_get, ROUTE_ADMIN),
     ROUTE(PATCH, "/api/v1/projects/:project", api_project_update, ROUTE_ADMIN),
+    ROUTE(DELETE, "/api/v1/projects/:project", api_project_delete, ROUTE_ADMIN),
     ROUTE(GET, "/api/v1/projects/:project/issues", api_issue_list, ROUTE_ADMIN),
     ROUTE(GET, "/api/v1/projects/:project/events/:event", api_event_get, ROUTE_ADMIN),
     ROUTE(GET, "/api/v1/projects/:project/stats", api_project_stats, ROUTE_ADMIN),

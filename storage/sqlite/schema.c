@@ -4,6 +4,7 @@
 #include "sqlite/schema.h"
 
 #include "sqlite/chunks.h"
+#include "sqlite/sqlite_int.h"
 
 const schema_migration schema_migrations[] = {
     /* 1: projects, issues, events and the other Sentry item types. */
@@ -145,6 +146,15 @@ const schema_migration schema_migrations[] = {
      "DROP TABLE rollup_hour;"
      "ALTER TABLE rollup_hour_by_time RENAME TO rollup_hour;",
      NULL},
+
+    /* 8: project names are unique, ignoring the case of ASCII letters (index projects_name).
+     * Databases made before may hold duplicates: the C step renames every later one (by id) to
+     * "name (2)", "name (3)", ... (the first free one) before it creates the index, and logs
+     * each rename. Deleted projects are remembered in deleted_projects until their data is
+     * purged in batches (purged_at set); their ids are not given out again. */
+    {"CREATE TABLE deleted_projects("
+     "  id INTEGER PRIMARY KEY, deleted_at REAL NOT NULL, purged_at REAL);",
+     sq_projects_unique_names},
 };
 
 const int schema_migration_count = (int)(sizeof schema_migrations / sizeof schema_migrations[0]);

@@ -74,6 +74,13 @@ int sq_project_create(store_tx *tx, const char *name, const char *public_key, do
                       int64_t *id);
 int sq_project_set_rate_limit(store_tx *tx, int64_t project_id, int64_t per_minute);
 int sq_project_name(store_tx *tx, int64_t project_id, char *buf, size_t cap);
+int sq_project_find_name(store_tx *tx, const char *name, int64_t *project_id);
+int sq_project_rename(store_tx *tx, int64_t project_id, const char *name);
+int sq_project_delete(store_tx *tx, int64_t project_id, double now);
+int sq_projects_purge(store_tx *tx, double now, double grace, int64_t max_rows, int64_t *deleted);
+/* Migration 8's step: later projects with a name already taken (ignoring ASCII case) become
+ * "name (2)", "name (3)", ...; then names get their unique index. Returns 0 or -1. */
+int sq_projects_unique_names(db *d);
 
 /* sqlite_alerts.c */
 int sq_alert_insert(store_tx *tx, const store_alert *a, int64_t *id);

@@ -91,8 +91,16 @@ function renderHeader(section) {
   }
   projectSelect.hidden = false;
   signOutBtn.hidden = false;
+  // Names are unique ignoring case, but one may differ from another only by spaces kept from
+  // before: those show their id too, so no two entries look the same.
+  const seen = new Map();
+  for (const p of state.projects) {
+    const k = p.name.trim().toLowerCase();
+    seen.set(k, (seen.get(k) || 0) + 1);
+  }
   mount(projectSelect, state.projects.map((p) =>
-    h('option', { value: p.id, selected: p.id === state.projectId }, p.name)));
+    h('option', { value: p.id, selected: p.id === state.projectId },
+      seen.get(p.name.trim().toLowerCase()) > 1 ? `${p.name} (#${p.id})` : p.name)));
   const pid = state.projectId;
   const items = [
     ['issues', 'Issues', `/p/${pid}/issues`],

@@ -1,4 +1,5 @@
-// Projects page: every project with its DSN and setup snippets; create a project.
+// Projects page: every project with its DSN and setup snippets; create, rename and delete a
+// project (deleting asks for the project's name to be typed, as it cannot be undone).
 import { api } from './api.js';
 import { copyText, fmt, h, mount, toast } from './dom.js';
 import { go, refreshProjects } from './app.js';
@@ -65,15 +66,94 @@ function snippetBlock(dsn, id) {
     note, pre);
 }
 
-function projectCard(p) {
+/** An inline form in the card that renames the project (PATCH), then renders the page again. */
+function renameForm(p, ctx, heading) {
+  const input = h('input', { id: `rename-${p.id}`, name: 'name', required: true, maxlength: 100,
+    value: p.name, autocomplete: 'off' });
+  const save = h('button', { type: 'submit', class: 'btn btn-primary btn-small' }, 'Save');
+  const form = h('form', { class: 'inline-form rename-form', hidden: true, onsubmit: async (ev) => {
+    ev.preventDefault();
+    save.disabled = true;
+    try {
+      const r = await api('PATCH', `/projects/${p.id}`, { name: input.value.trim() });
+      toast(`Project renamed to ${r.name}`);
+      ctx.rerender();
+    } catch (e) {
+      toast(e.message, 'error');
+      save.disabled = false;
+      input.focus();
+    }
+  } },
+  h('label', { for: `rename-${p.id}` }, 'New name'), input, save,
+  h('button', { type: 'button', class: 'btn btn-small', onclick: () => { form.hidden = true; heading.focus(); } },
+    'Cancel'));
+  return form;
+}
+
+/** A modal that deletes the project once its name is typed (GitHub's confirmation). */
+function deleteDialog(p, ctx) {
+  const input = h('input', { id: `confirm-${p.id}`, name: 'confirm', autocomplete: 'off', spellcheck: 'false' });
+  const confirm = h('button', { type: 'submit', class: 'btn btn-danger', disabled: true }, 'Delete this project');
+  const dialog = h('dialog', { class: 'confirm-dialog', 'aria-labelledby': `delete-title-${p.id}` });
+  input.addEventListener('input', () => { confirm.disabled = input.value !== p.name; });
+  const form = h('form', { method: 'dialog', onsubmit: async (ev) => {
+    ev.preventDefault();
+    if (input.value !== p.name) return;
+    confirm.disabled = true;
+    try {
+      await api('DELETE', `/projects/${p.id}`);
+      dialog.close();
+      dialog.remove();
+      toast(`Project ${p.name} deleted`);
+      ctx.rerender();
+    } catch (e) {
+      toast(e.message, 'error');
+      confirm.disabled = false;
+    }
+  } },
+  h('h2', { id: `delete-title-${p.id}` }, `Delete ${p.name}?`),
+  h('p', null, 'This deletes the project and everything it holds: its issues and events, ',
+    'transactions, sessions, attachments, workers with their memory samples, alerts, and webhooks ',
+    'with their deliveries. Its DSN stops working at once: SDKs still using it are refused. ',
+    'This cannot be undone.'),
+  h('label', { for: `confirm-${p.id}` }, 'To confirm, type ', h('strong', { class: 'confirm-name' }, p.name), ':'),
+  input,
+  h('div', { class: 'dialog-actions' },
+    h('button', { type: 'button', class: 'btn', onclick: () => { dialog.close(); dialog.remove(); } }, 'Cancel'),
+    confirm));
+  dialog.append(form);
+  dialog.addEventListener('cancel', () => dialog.remove());
+  return { dialog, input };
+}
+
+function projectCard(p, ctx) {
   const dsnCode = h('code', { class: 'dsn' }, p.dsn);
+  const heading = h('h2', { id: `proj-${p.id}`, tabindex: '-1' }, p.name);
+  const rename = renameForm(p, ctx, heading);
+  const openRename = () => {
+    rename.hidden = false;
+    const input = rename.querySelector('input');
+    input.focus();
+    input.select();
+  };
+  const openDelete = () => {
+    const { dialog, input } = deleteDialog(p, ctx);
+    document.body.append(dialog);
+    dialog.showModal();
+    input.focus();
+  };
   return h('section', { class: 'card project-card', 'aria-labelledby': `proj-${p.id}` },
     h('div', { class: 'card-head' },
-      h('h2', { id: `proj-${p.id}` }, p.name),
+      heading,
       h('span', { class: 'muted' }, `#${p.id}` + (p.created_at ? ` · created ${fmt.ago(p.created_at)}` : '')),
       h('div', { class: 'card-actions' },
         h('a', { class: 'btn btn-small', href: `#/p/${p.id}/issues` }, 'Issues'),
-        h('a', { class: 'btn btn-small', href: `#/p/${p.id}/workers` }, 'Workers'))),
+        h('a', { class: 'btn btn-small', href: `#/p/${p.id}/workers` }, 'Workers'),
+        h('button', { type: 'button', class: 'btn btn-small', 'aria-label': `Rename ${p.name}`, onclick: openRename },
+          'Rename'),
+        h('button', { type: 'button', class: 'btn btn-small btn-ghost-danger', 'aria-label': `Delete ${p.name}`,
+          onclick: openDelete }, 'Delete'))),
+    rename,
     h('div', { class: 'field-row' },
       h('span', { class: 'field-label' }, 'DSN'),
       dsnCode,
@@ -107,7 +187,7 @@ export async function render(ctx) {
     h('div', { class: 'page-head' }, h('h1', null, 'Projects'),
       h('p', { class: 'muted' }, 'Point an SDK at a project\'s DSN to send it errors and memory samples.')),
     h('div', { class: 'card' }, form),
-    list.length ? list.map(projectCard) : h('p', { class: 'empty' }, 'No projects yet.'));
+    list.length ? list.map((p) => projectCard(p, ctx)) : h('p', { class: 'empty' }, 'No projects yet.'));
   const created = ctx.query.get('created');
   if (created) document.getElementById(`proj-${created}`)?.scrollIntoView({ block: 'start' });
 }
