@@ -417,3 +417,66 @@ def test_day_view_is_per_minute_means_of_the_raw_samples(server):
     w = find_worker(server, project, worker["id"])
     assert len(w["sparkline"]) in (60, 61), w["sparkline"]
     assert w["sparkline"][-1] == 100 * MIB + (8 * 3600 - 100) * 1000
+
+
+# --- a worker the detector has not judged yet ------------------------------------------------
+
+def leak_samples(t0, start_s, end_s, base, per_hour, step=10):
+    """Samples every `step` s between offsets start_s and end_s of a life beginning at t0,
+    growing per_hour bytes per hour, with a GC-like sawtooth of +-3 MiB."""
+    return [{"timestamp": t0 + o, "rss_bytes": int(base + per_hour * o / 3600 + (o % 60 - 30) * MIB / 10)}
+            for o in range(start_s, end_s, step)]
+
+
+def worker_memory(server, project, worker_id):
+    path = "/api/v1/projects/%s/workers/%s/memory" % (project["id"],
+                                                      urllib.parse.quote(worker_id, safe=""))
+    status, doc, _ = server.request("GET", path)
+    assert status == 200, doc
+    return doc
+
+
+def test_learning_worker_shows_time_left_and_observed_rate_and_no_trend(server):
+    """The report: 27 -> 430 MiB in 16 minutes read as "learning, 0.00 MB/h, 0 %" with a flat
+    trend line at 26 MiB. While insufficient_data the API gives no slope, confidence or trend,
+    and says how much event time the detector still needs and what the raw samples show."""
+    project = server.create_project("memory-learning")
+    per_hour = (430 - 27) * MIB * 60 // 16
+    t0 = int(time.time()) - 90 * 60  # event time runs ahead of the wall clock below
+    worker = {"id": "web-1/gunicorn-0", "pid": 77, "started_at": t0 - 5}
+    status, doc, _ = post_memory(server, project, {"worker": worker, "samples": leak_samples(
+        t0, 0, 16 * 60 + 1, 27 * MIB, per_hour)})
+    assert status == 200, doc
+
+    w = server.wait_for(lambda: find_worker(server, project, worker["id"]))
+    assert w["state"] == "insufficient_data", w
+    assert w["slope_bytes_per_hour"] is None and w["confidence"] is None, w
+    learning = w["learning"]
+    assert abs(learning["seconds_left"] - (3600 - 16 * 60)) <= 5, learning
+    assert 0.9 * per_hour < learning["observed_bytes_per_hour"] < 1.1 * per_hour, learning
+    assert abs(learning["observed_over_seconds"] - 16 * 60) <= 10, learning
+
+    doc = worker_memory(server, project, worker["id"])
+    assert doc["trend"] is None, doc["trend"]
+    assert doc["worker"]["learning"] == learning, doc["worker"]
+
+    # 75 more minutes of the same life: judged, so no learning, and a trend that lies on the
+    # data it was fitted to (it was drawn 6 h back, an hour's growth below the data, before)
+    status, doc, _ = post_memory(server, project, {"worker": worker, "samples": leak_samples(
+        t0, 16 * 60 + 10, 91 * 60, 27 * MIB, per_hour)})
+    assert status == 200, doc
+    w = server.wait_for(lambda: (lambda w: w if w and w["state"] != "insufficient_data" else None)(
+        find_worker(server, project, worker["id"])))
+    assert w["learning"] is None and w["slope_bytes_per_hour"] is not None, w
+    doc = worker_memory(server, project, worker["id"])
+    tr = doc["trend"]
+    assert tr is not None and tr["state"] == w["state"], tr
+    pts = doc["points"]
+    at = lambda t: tr["intercept_at"] + tr["slope_bytes_per_hour"] * (t - tr["from"]) / 3600
+    first_in = [p for p in pts if p[0] >= tr["from"]][:6]
+    last = pts[-6:]
+    mean = lambda ps: sum(p[1] for p in ps) / len(ps)
+    assert t0 <= tr["from"] <= t0 + 120, (tr, t0)
+    assert abs(at(sum(p[0] for p in last) / 6) - mean(last)) < 0.05 * mean(last), (tr, last)
+    assert abs(at(sum(p[0] for p in first_in) / 6) - mean(first_in)) < 0.05 * mean(last), (
+        tr, first_in)
