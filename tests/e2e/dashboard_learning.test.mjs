@@ -10,17 +10,11 @@ import { after, before, test } from 'node:test';
 
 import { ADMIN_TOKEN, SOURCE_DIR, fetchJSON, startServer, waitFor } from './harness.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const SHOTS = path.join(SOURCE_DIR, 'tests', 'artifacts', 'screenshots');
 const WORKER_ID = 'web-1/django-0';
 const MIB = 1 << 20;
-
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch (e) {
-  chromium = null;
-}
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const SHOTS = path.join(SOURCE_DIR, 'tests', 'artifacts', 'screenshots');
+const chromium = await import('playwright-core').then((m) => m.chromium, () => null);
 
 let server;
 let project;
