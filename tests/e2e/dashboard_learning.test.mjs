@@ -91,3 +91,17 @@ test('a learning worker: time left and observed rate, no trend line, a 1 h range
   await page.screenshot({ path: path.join(SHOTS, '08-worker-learning.png'), fullPage: true });
   assert.deepEqual(pageErrors, []);
 });
+
+test('the Python memory tab lists every file a gunicorn setup needs', { timeout: 30000 }, async () => {
+  await page.goto(`${server.base}/index.html#/projects`);
+  const card = page.locator('.project-card', { hasText: 'django-shop' });
+  await card.getByRole('button', { name: 'Memory · Python' }).click();
+  const text = `${await card.locator('.snippets .hint').innerText()}\n${await card.locator('pre.code').innerText()}`;
+  for (const needed of ['sluice_memory.py', 'sluice_memory_gunicorn.py', 'gunicorn.conf.py', 'pre_fork, post_fork',
+    'SLUICE_DSN=', 'SLUICE_MEMORY_LIMIT', 'SLUICE_RELEASE', 'SLUICE_INTERVAL', 'sluice_memory.django', 'SLUICE_MEMORY =']) {
+    assert.ok(text.includes(needed), `the tab mentions ${needed}:\n${text}`);
+  }
+  assert.match(text, /first point appears after about a minute/);
+  await page.screenshot({ path: path.join(SHOTS, '09-projects-python-memory.png'), fullPage: true });
+  assert.deepEqual(pageErrors, []);
+});
