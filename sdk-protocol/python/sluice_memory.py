@@ -8,6 +8,9 @@ raises into the host program: failures are logged once per kind on the "sluice_m
     import sluice_memory
     sluice_memory.start("https://KEY@sluice.example.com/3", service="shop")
 
+Settings are the same everywhere (start(), the gunicorn hooks, the Django app): keyword
+arguments, over sluice_memory.configure(...), over environment variables (ENV_SETTINGS).
+
 Protocol and integrations (gunicorn hooks, Django app "sluice_memory.django"):
 see sdk-protocol/README.md.
 """
@@ -31,8 +34,8 @@ import urllib.request
 from collections import deque
 
 __version__ = "0.1.0"
-__all__ = ["start", "stop", "flush", "add_requests", "get_sampler", "parse_dsn", "Sampler",
-           "BadDsn", "make_worker_id"]
+__all__ = ["start", "stop", "flush", "configure", "settings", "add_requests", "get_sampler",
+           "parse_dsn", "Sampler", "BadDsn", "make_worker_id"]
 
 log = logging.getLogger("sluice_memory")
 
@@ -326,6 +329,8 @@ class Sampler(object):
         self.timeout = float(timeout)
         self.service = _clean(service, MAX_STRING) if service else None
         self.release = _clean(release, MAX_STRING) if release else None
+        if isinstance(memory_limit_bytes, str):
+            memory_limit_bytes = parse_size(memory_limit_bytes)
         if memory_limit_bytes is None:
             memory_limit_bytes = read_cgroup_limit()
         self.memory_limit_bytes = int(memory_limit_bytes) if memory_limit_bytes else None
@@ -491,10 +496,112 @@ class Sampler(object):
         finally:
             self._send_lock.release()
 
+    def apply(self, opts):
+        """Takes the settings that can change while sampling from opts (a settings() dict)."""
+        if "interval" in opts and float(opts["interval"]) > 0:
+            self.interval = float(opts["interval"])
+        if "memory_limit_bytes" in opts:
+            v = opts["memory_limit_bytes"]
+            self.memory_limit_bytes = (parse_size(v) if isinstance(v, str) else int(v)) or None
+        if "release" in opts:
+            self.release = _clean(opts["release"], MAX_STRING) or None
+        if "batch_size" in opts:
+            self.batch_size = max(1, min(int(opts["batch_size"]), MAX_BATCH))
+        if "timeout" in opts:
+            self.timeout = float(opts["timeout"])
+        top = int(opts.get("tracemalloc_top") or 0)
+        if top > 0 and self._tracker is None:
+            self.tracemalloc_top = top
+            self._tracker = _AllocTracker(top)
+
     def _warn(self, kind, msg):
         if kind not in self._warned:
             self._warned.add(kind)
             log.warning("sluice_memory: %s", msg)
+
+
+# --- settings --------------------------------------------------------------------------------
+
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 1000 ** 2,
+               "mib": 1 << 20, "g": 1 << 30, "gb": 1000 ** 3, "gib": 1 << 30}
+
+
+def parse_size(text):
+    """Bytes from "536870912", "512M", "512MiB", "0.5G" or "500MB" (K/M/G are binary); a
+    ValueError otherwise."""
+    t = str(text).strip().lower().replace(" ", "")
+    num = t.rstrip("kmgib")
+    unit = t[len(num):]
+    if unit not in _SIZE_UNITS or not num:
+        raise ValueError("not a size: %r" % (text,))
+    v = float(num) * _SIZE_UNITS[unit]
+    if not 0 < v < INT_MAX:
+        raise ValueError("size out of range: %r" % (text,))
+    return int(v)
+
+
+def _positive_float(text):
+    v = float(text)
+    if not v > 0:
+        raise ValueError("must be > 0: %r" % (text,))
+    return v
+
+
+# Setting -> (environment variable, parser). SLUICE_WORKER_SLOT is read where ids are made.
+ENV_SETTINGS = {
+    "dsn": ("SLUICE_DSN", str),
+    "service": ("SLUICE_SERVICE", str),
+    "release": ("SLUICE_RELEASE", str),
+    "memory_limit_bytes": ("SLUICE_MEMORY_LIMIT", parse_size),
+    "interval": ("SLUICE_INTERVAL", _positive_float),
+    "tracemalloc_top": ("SLUICE_TRACEMALLOC_TOP", int),
+    "worker_id": ("SLUICE_WORKER_ID", str),
+}
+_OPTIONS = ("dsn", "worker_id", "interval", "memory_limit_bytes", "service", "release",
+            "tracemalloc_top", "batch_size", "max_queue", "timeout")
+_configured = {}
+_env_warned = set()
+
+
+def _from_env():
+    out = {}
+    for name, (var, parse) in ENV_SETTINGS.items():
+        raw = os.environ.get(var, "").strip()
+        if not raw:
+            continue
+        try:
+            out[name] = parse(raw)
+        except ValueError as e:
+            if var not in _env_warned:
+                _env_warned.add(var)
+                log.warning("sluice_memory: ignoring %s: %s", var, e)
+    return out
+
+
+def settings(**explicit):
+    """The settings start() would use: explicit keyword arguments (None values skipped) over
+    configure() over the environment (ENV_SETTINGS)."""
+    out = _from_env()
+    out.update(_configured)
+    out.update((k, v) for k, v in explicit.items() if v is not None)
+    return out
+
+
+def configure(**options):
+    """Sets options for every later start() in this process (and in processes forked from it),
+    the same names as start()'s. A running sampler takes interval, memory_limit_bytes, release,
+    tracemalloc_top, batch_size and timeout at once. An unknown name is a TypeError."""
+    bad = sorted(set(options) - set(_OPTIONS))
+    if bad:
+        raise TypeError("unknown sluice_memory option(s): %s" % ", ".join(bad))
+    for k, v in options.items():
+        if v is None:
+            _configured.pop(k, None)
+        else:
+            _configured[k] = v
+    s = _sampler
+    if s is not None and s.alive():
+        s.apply(settings())
 
 
 # --- module-level API ------------------------------------------------------------------------
@@ -504,17 +611,19 @@ _global_lock = threading.Lock()
 
 
 def start(dsn=None, **options):
-    """Starts sampling this process (see Sampler for options; dsn defaults to $SLUICE_DSN).
-    Returns the sampler, the running one if already started, or None without a DSN."""
+    """Starts sampling this process (see Sampler for options; each defaults to configure()'s,
+    then to its environment variable, dsn to $SLUICE_DSN). Returns the sampler, the running one
+    if already started, or None without a DSN."""
     global _sampler
     with _global_lock:
         if _sampler is not None and _sampler.alive():
             return _sampler
-        dsn = dsn or os.environ.get("SLUICE_DSN")
+        opts = settings(dsn=dsn, **options)
+        dsn = opts.pop("dsn", None)
         if not dsn:
             log.debug("sluice_memory: no DSN, not sampling")
             return None
-        _sampler = Sampler(dsn, **options).start()
+        _sampler = Sampler(dsn, **opts).start()
         return _sampler
 
 
@@ -551,6 +660,7 @@ def _after_fork_in_child():
     _requests_lock = threading.Lock()
     _requests = None
     _release_slot()
+    _configured.pop("worker_id", None)  # an id is one process's: the child makes its own
     s = _sampler
     if s is None:
         return
@@ -585,19 +695,22 @@ def _make_django_config():
 
     class SluiceMemoryConfig(AppConfig):
         """Starts the sampler when Django is ready: DSN from settings.SLUICE_DSN or the
-        SLUICE_DSN environment variable; settings.SLUICE_MEMORY = {...} adds start() options."""
+        SLUICE_DSN environment variable; settings.SLUICE_MEMORY = {...} adds start() options.
+        Both go through configure(), so a sampler the gunicorn hooks started takes them too."""
         name = __name__
         label = "sluice_memory"
         verbose_name = "sluice memory sampler"
 
         def ready(self):
-            from django.conf import settings
+            from django.conf import settings as dj
             from django.core.signals import request_finished
-            dsn = getattr(settings, "SLUICE_DSN", None) or os.environ.get("SLUICE_DSN")
-            if not dsn:
-                return
+            opts = dict(getattr(dj, "SLUICE_MEMORY", None) or {})
+            if getattr(dj, "SLUICE_DSN", None):
+                opts["dsn"] = dj.SLUICE_DSN
             try:
-                start(dsn, **dict(getattr(settings, "SLUICE_MEMORY", None) or {}))
+                configure(**opts)
+                if not start():
+                    return
             except (ValueError, TypeError) as e:
                 log.warning("sluice_memory: not started: %s", e)
                 return

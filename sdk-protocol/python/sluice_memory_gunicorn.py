@@ -4,8 +4,12 @@ In gunicorn.conf.py:
 
     from sluice_memory_gunicorn import pre_fork, post_fork  # noqa: F401
 
-(or call them from your own hooks of the same names). The DSN comes from SLUICE_DSN (or
-SENTRY_DSN); SLUICE_SERVICE names the service (default: gunicorn's proc_name).
+(or call them from your own hooks of the same names). Settings are sluice_memory's, the same
+everywhere: environment variables (SLUICE_DSN, else SENTRY_DSN here; SLUICE_SERVICE, default
+gunicorn's proc_name; SLUICE_RELEASE, SLUICE_MEMORY_LIMIT, SLUICE_INTERVAL,
+SLUICE_TRACEMALLOC_TOP), under `sluice_memory.configure(...)` called in gunicorn.conf.py or in
+the app (Django's SLUICE_MEMORY setting goes through configure, so it reaches this sampler too).
+Without a DSN the hooks log one line and do not sample.
 
 Why a slot: gunicorn numbers workers by `age`, which only grows, so a worker recycled by
 `max_requests` (or killed by the OOM killer) would come back under a new name and its history
@@ -20,14 +24,31 @@ import os
 
 import sluice_memory
 
+_no_dsn_logged = False  # set in the arbiter by pre_fork, so forked workers stay quiet
+
 
 def _service(server):
-    return (os.environ.get("SLUICE_SERVICE") or getattr(server, "proc_name", None)
+    return (sluice_memory.settings().get("service") or getattr(server, "proc_name", None)
             or "gunicorn")
+
+
+def _dsn():
+    return sluice_memory.settings().get("dsn") or os.environ.get("SENTRY_DSN")
+
+
+def _check_dsn(server):
+    """Logs once (per arbiter, or per worker without pre_fork) that there is no DSN."""
+    global _no_dsn_logged
+    if _dsn() or _no_dsn_logged:
+        return
+    _no_dsn_logged = True
+    server.log.warning("sluice_memory: no DSN (SLUICE_DSN, SENTRY_DSN or "
+                       "sluice_memory.configure(dsn=...)): the gunicorn hooks do not sample memory")
 
 
 def pre_fork(server, worker):
     """Arbiter side: assigns worker.sluice_slot, the smallest slot free among live workers."""
+    _check_dsn(server)
     used = set()
     for w in list(getattr(server, "WORKERS", {}).values()):
         slot = getattr(w, "sluice_slot", None)
@@ -41,19 +62,23 @@ def pre_fork(server, worker):
 
 def post_fork(server, worker):
     """Worker side: starts the sampler under the slot's id. Without pre_fork the slot falls
-    back to sluice_memory's lock-file slots, which are stable too."""
-    dsn = os.environ.get("SLUICE_DSN") or os.environ.get("SENTRY_DSN")
-    if not dsn:
-        return
+    back to sluice_memory's lock-file slots, which are stable too. The id and service are
+    configured for this process, so a sampler started later (by the Django app, once a DSN
+    setting is known) keeps them."""
     service = _service(server)
     slot = getattr(worker, "sluice_slot", None)
-    worker_id = os.environ.get("SLUICE_WORKER_ID")
+    worker_id = sluice_memory.settings().get("worker_id")
     if not worker_id and slot is not None:
         worker_id = sluice_memory.make_worker_id(service, slot)
+    sluice_memory.configure(worker_id=worker_id, service=service)
+    dsn = _dsn()
+    if not dsn:
+        _check_dsn(server)
+        return
     # A sampler inherited from a preloading arbiter restarted itself under a lock-file slot;
     # replace it so the id follows the arbiter's table.
     sluice_memory.stop(flush=False)
     try:
-        sluice_memory.start(dsn, worker_id=worker_id, service=service)
-    except ValueError as e:
+        sluice_memory.start(dsn)
+    except (ValueError, TypeError) as e:
         server.log.warning("sluice_memory not started: %s", e)

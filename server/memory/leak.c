@@ -35,6 +35,7 @@
 #define RUN_SHARE     0.67   /* the running life joins the lives once this share of their median */
 #define ENTER_EVALS   2      /* consecutive evaluations with evidence before firing */
 #define RESOLVE_S     7200.0 /* flat this long (event time) before an alert resolves */
+#define LEARN_H       1.0    /* a life is judged once its closed buckets span this (hours) */
 #define VERSION       1u
 #define MAGIC         0x314b4c53u /* "SLK1" */
 
@@ -876,7 +877,7 @@ static int evaluate(leak_detector *d, double now) {
       d->flat_since = 0;
       tr_out = LEAK_TR_STARTED;
     } else {
-      d->state = (span_h < 1.0 && d->nlives < 3) ? LEAK_INSUFFICIENT : LEAK_OK;
+      d->state = (span_h < LEARN_H && d->nlives < 3) ? LEAK_INSUFFICIENT : LEAK_OK;
     }
   } else if (!flat) {
     d->flat_since = 0;
@@ -918,6 +919,11 @@ leak_detector *leak_new(void) {
 
 void leak_free(leak_detector *d) {
   free(d);
+}
+
+double leak_learning_left(double life_first_ts, double now) {
+  double left = life_first_ts + LEARN_H * 3600.0 - now;
+  return left > 0 ? left : 0;
 }
 
 void leak_current(const leak_detector *d, leak_status *out) {

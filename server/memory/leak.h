@@ -48,6 +48,13 @@ int leak_feed(leak_detector *d, const leak_sample *s, leak_status *out);
 /* Status after the last sample fed (transition always LEAK_TR_NONE). */
 void leak_current(const leak_detector *d, leak_status *out);
 
+/* Event time (seconds) a life whose first sample was at life_first_ts still needs at event
+ * time now before the detector judges it (leaves LEAK_INSUFFICIENT): its closed 2-minute
+ * buckets must span an hour. 0 once they can: the next evaluation (every 5 min of event time)
+ * judges. Read-only: uses no detector state. A worker with 3 summarised past lives, or
+ * one whose evidence fires an alert, is judged sooner. */
+double leak_learning_left(double life_first_ts, double now);
+
 /* Serialises the whole state into a malloc'd blob (*buf, caller frees; at most LEAK_SAVE_MAX
  * bytes, versioned, checksummed). Returns 0 or LEAK_ENOMEM. */
 int leak_save(const leak_detector *d, unsigned char **buf, size_t *len);

@@ -1,14 +1,17 @@
 /* sqlite_read_memory: the statements behind the workers API: the workers list (leaking first,
  * with a 3-hour sparkline) and one worker's chart data: points, lives, the fitted trend and
- * alert markers. Views up to 7 days read the raw sample chunks (averaged per minute past 6
- * hours); longer ones, and ranges older than the raw samples, read the hourly rollups. Charts
- * are downsampled to at most max_points buckets, keeping each bucket's mean. Reader-pool
- * connections only. */
+ * alert markers. A worker the detector has not judged yet (insufficient_data) has no slope,
+ * confidence or trend: it carries `learning` instead (event time left, from the detector's
+ * leak_learning_left, and the observed rate of its current life's raw samples). Views up to 7 days
+ * read the raw sample chunks (averaged per minute past 6 hours); longer ones, and ranges older than
+ * the raw samples, read the hourly rollups. Charts are downsampled to at most max_points buckets,
+ * keeping each bucket's mean. Reader-pool connections only. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory/leak.h"
 #include "sqlite/chunks.h"
 #include "sqlite/sqlite_int.h"
 
@@ -23,6 +26,13 @@ static json_t *int_or_null(sqlite3_stmt *s, int col) {
 }
 
 static json_t *sparkline(db *d, int64_t wid, double last_seen);
+static void set_learning(db *d, json_t *w, int64_t wid, double last_seen, int learning);
+
+/* The state column says the detector has not judged the worker yet. */
+static int is_learning(sqlite3_stmt *s, int col) {
+  const unsigned char *t = sqlite3_column_text(s, col);
+  return !t || !strcmp((const char *)t, "insufficient_data");
+}
 
 #define WORKER_COLS                                                                                \
   "id, name, host, service, pid, last_seen, rss_bytes, memory_limit_bytes, state,"                 \
@@ -51,16 +61,21 @@ int sq_read_workers(store_rd *rd, int64_t project_id, json_t **out) {
   json_t *list = json_array();
   int64_t ids[5000];
   double seen[5000];
+  char learning[5000];
   size_t n = 0;
   while (sqlite3_step(s) == SQLITE_ROW && n < 5000) {
     json_array_append_new(list, worker_row(s));
     ids[n] = sqlite3_column_int64(s, 0);
     seen[n] = sqlite3_column_double(s, 5);
+    learning[n] = (char)is_learning(s, 8);
     n++;
   }
   sqlite3_reset(s);
-  for (size_t i = 0; i < n; i++)
-    json_object_set_new(json_array_get(list, i), "sparkline", sparkline(d, ids[i], seen[i]));
+  for (size_t i = 0; i < n; i++) {
+    json_t *w = json_array_get(list, i);
+    json_object_set_new(w, "sparkline", sparkline(d, ids[i], seen[i]));
+    set_learning(d, w, ids[i], seen[i], learning[i]);
+  }
   *out = json_pack("{s:o}", "workers", list);
   return *out ? STORE_OK : STORE_ENOMEM;
 }
@@ -126,10 +141,127 @@ static int raw_binned(db *d, int64_t wid, double from, double to, double width, 
   return rc == 0 ? 0 : -1;
 }
 
-static int min_rss(void *ctx, const memchunk_sample *s) {
-  double *m = ctx;
-  if (*m == 0 || (double)s->rss < *m) *m = (double)s->rss;
-  return 0;
+/* The first sample of the worker's current (latest) life; 0 if unknown. */
+static double life_first(db *d, int64_t wid) {
+  sqlite3_stmt *s = db_stmt(d, "SELECT max(first_ts) FROM worker_lives WHERE worker=?");
+  if (!s) return 0;
+  sqlite3_bind_int64(s, 1, wid);
+  double t = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_double(s, 0) : 0;
+  sqlite3_reset(s);
+  return t;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Median of a[0..n), n > 0 (sorts a). */
+static double median_of(double *a, size_t n) {
+  qsort(a, n, sizeof *a, cmp_double);
+  return n % 2 ? a[n / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);
+}
+
+#define OBS_MAX_POINTS 120 /* means per observed span: 7140 slope pairs at most */
+
+typedef struct observer {
+  binner b;
+  double first, last; /* first and last raw sample seen; 0 before any */
+} observer;
+
+static int obs_add(void *ctx, const memchunk_sample *s) {
+  observer *o = ctx;
+  if (o->first == 0) o->first = s->ts;
+  o->last = s->ts;
+  return bin_add(&o->b, s);
+}
+
+/* Means of the raw samples in [from, to] per minute (wider buckets past OBS_MAX_POINTS
+ * minutes) into out, and the times of the first and last sample; 0, or -1 on a read error or
+ * out of memory (out may then hold part of them). */
+static int observe(db *d, int64_t wid, double from, double to, series *out, double *first,
+                   double *last) {
+  double width = (to - from) / OBS_MAX_POINTS;
+  observer o = {{out, width > 60 ? width : 60, 0, 0, 0}, 0, 0};
+  int rc = chunks_scan(d, wid, from, to, obs_add, &o);
+  if (bin_flush(&o.b)) rc = -1;
+  *first = o.first;
+  *last = o.last;
+  return rc == 0 ? 0 : -1;
+}
+
+/* Theil-Sen slope of p in value units per second: the median of the slopes between every two
+ * of its points, so GC sawteeth and a few spikes do not move it. NAN with fewer than 2 points
+ * or out of memory. */
+static double theil_sen(const series *p) {
+  if (p->n < 2) return NAN;
+  double *sl = malloc(p->n * (p->n - 1) / 2 * sizeof *sl);
+  if (!sl) return NAN;
+  size_t m = 0;
+  for (size_t i = 0; i < p->n; i++)
+    for (size_t j = i + 1; j < p->n; j++)
+      if (p->ts[j] > p->ts[i]) sl[m++] = (p->v[j] - p->v[i]) / (p->ts[j] - p->ts[i]);
+  double r = m ? median_of(sl, m) : NAN;
+  free(sl);
+  return r;
+}
+
+/* For a worker not judged yet (learning): no slope, confidence or projection (the detector
+ * reports 0 for them, which reads as "flat"), and `learning` = {seconds_left: event time the
+ * detector still needs, life_started_at, observed_bytes_per_hour: Theil-Sen slope of the
+ * current life's per-minute means (null under 2 minutes), observed_over_seconds: the span of
+ * those samples}. Otherwise `learning` is null. */
+static void set_learning(db *d, json_t *w, int64_t wid, double last_seen, int learning) {
+  if (!learning) {
+    json_object_set_new(w, "learning", json_null());
+    return;
+  }
+  double t0 = life_first(d, wid);
+  if (t0 <= 0 || t0 > last_seen) t0 = last_seen;
+  double from = last_seen - 6 * 3600.0 > t0 ? last_seen - 6 * 3600.0 : t0;
+  series pts = {0};
+  double first = 0, last = 0;
+  double rate = observe(d, wid, from, last_seen, &pts, &first, &last) ? NAN : theil_sen(&pts);
+  free(pts.ts);
+  free(pts.v);
+  json_object_set_new(w, "slope_bytes_per_hour", json_null());
+  json_object_set_new(w, "confidence", json_null());
+  json_object_set_new(w, "projected_limit_at", json_null());
+  json_object_set_new(w, "learning",
+                      json_pack("{s:I, s:o, s:o, s:f}", "seconds_left",
+                                (json_int_t)ceil(leak_learning_left(t0, last_seen)),
+                                "life_started_at", store_json_time(t0), "observed_bytes_per_hour",
+                                isfinite(rate) ? json_real(rate * 3600.0) : json_null(),
+                                "observed_over_seconds", last > first ? last - first : 0.0));
+}
+
+/* The fitted trend, drawn where it was fitted: over the current life within the last 6 hours
+ * before last_seen (the detector's trailing windows), through the per-minute means of that
+ * span (the median of their values carried along the slope to last_seen, so the line sits in
+ * the data, not under it), and forward to the projected limit while leaking. null when the
+ * span holds fewer than 2 minutes of samples. */
+static json_t *trend_doc(db *d, int64_t wid, double last_seen, double slope, int leaking,
+                         double projected, int64_t limit, const char *state) {
+  double t0 = life_first(d, wid);
+  if (t0 <= 0 || t0 < last_seen - 6 * 3600.0) t0 = last_seen - 6 * 3600.0;
+  series pts = {0};
+  double first = 0, last = 0;
+  json_t *trend = json_null();
+  if (!observe(d, wid, t0, last_seen, &pts, &first, &last) && pts.n >= 2) {
+    for (size_t i = 0; i < pts.n; i++) pts.v[i] += slope * (last_seen - pts.ts[i]) / 3600.0;
+    double anchor = median_of(pts.v, pts.n), from = first;
+    double t1 = leaking && projected > last_seen ? projected : last_seen;
+    json_decref(trend);
+    trend = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:o, s:o, s:s}", "slope_bytes_per_hour",
+                      slope, "from", from, "fitted_to", last_seen, "to", t1, "intercept_at",
+                      anchor - slope * (last_seen - from) / 3600.0, "anchor_rss", anchor,
+                      "projected_limit_at", projected > 0 ? json_real(projected) : json_null(),
+                      "memory_limit_bytes", limit > 0 ? json_integer(limit) : json_null(), "state",
+                      state);
+  }
+  free(pts.ts);
+  free(pts.v);
+  return trend;
 }
 
 /* The last 3 hours before last_seen in 3-minute means: 60 points at most. */
@@ -221,6 +353,7 @@ int sq_read_worker_memory(store_rd *rd, store_memory_query *q, json_t **out) {
   snprintf(state, sizeof state, "%s",
            sqlite3_column_text(s, 8) ? (const char *)sqlite3_column_text(s, 8) : "");
   int leaking = !strcmp(state, "leaking");
+  int learning = is_learning(s, 8);
   const char *top_txt = (const char *)sqlite3_column_text(s, 15);
   const char *base_txt = (const char *)sqlite3_column_text(s, 16);
   q->alloc_latest = top_txt ? strdup(top_txt) : NULL;
@@ -233,6 +366,7 @@ int sq_read_worker_memory(store_rd *rd, store_memory_query *q, json_t **out) {
   if (to <= 0) to = last_seen > 0 ? last_seen + 60 : 0;
   if (from <= 0 || from >= to) from = to - 3600;
 
+  set_learning(d, worker, wid, last_seen, learning);
   json_t *doc = json_object();
   json_object_set_new(doc, "worker", worker);
   json_object_set_new(doc, "from", json_real(from));
@@ -261,22 +395,10 @@ int sq_read_worker_memory(store_rd *rd, store_memory_query *q, json_t **out) {
   }
   json_object_set_new(doc, "lives", lives);
 
-  /* The trend line: anchored on the floor (lowest sample) of the last hour and
-   * drawn back over the last 6 hours and forward to the projected limit. */
-  json_t *trend = json_null();
-  if (has_slope && last_seen > 0) {
-    double anchor = 0;
-    chunks_scan(d, wid, last_seen - 3600, last_seen, min_rss, &anchor);
-    double t0 = last_seen - 6 * 3600.0;
-    double t1 = leaking && projected > last_seen ? projected : last_seen;
-    json_decref(trend);
-    trend = json_pack("{s:f, s:f, s:f, s:f, s:f, s:o, s:o, s:s}", "slope_bytes_per_hour", slope,
-                      "from", t0, "to", t1, "intercept_at",
-                      anchor - slope * (last_seen - t0) / 3600.0, "anchor_rss", anchor,
-                      "projected_limit_at", projected > 0 ? json_real(projected) : json_null(),
-                      "memory_limit_bytes", limit > 0 ? json_integer(limit) : json_null(), "state",
-                      state[0] ? state : "insufficient_data");
-  }
+  /* No trend until the detector has fitted one. */
+  json_t *trend = has_slope && !learning && last_seen > 0
+                      ? trend_doc(d, wid, last_seen, slope, leaking, projected, limit, state)
+                      : json_null();
   json_object_set_new(doc, "trend", trend);
 
   json_t *alerts = json_array();

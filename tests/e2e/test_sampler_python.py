@@ -10,6 +10,7 @@ import json
 import math
 import os
 import select
+import socket
 import subprocess
 import sys
 import textwrap
@@ -417,3 +418,184 @@ def test_day_view_is_per_minute_means_of_the_raw_samples(server):
     w = find_worker(server, project, worker["id"])
     assert len(w["sparkline"]) in (60, 61), w["sparkline"]
     assert w["sparkline"][-1] == 100 * MIB + (8 * 3600 - 100) * 1000
+
+
+# --- a worker the detector has not judged yet ------------------------------------------------
+
+def leak_samples(t0, start_s, end_s, base, per_hour, step=10):
+    """Samples every `step` s between offsets start_s and end_s of a life beginning at t0,
+    growing per_hour bytes per hour, with a GC-like sawtooth of +-3 MiB."""
+    return [{"timestamp": t0 + o, "rss_bytes": int(base + per_hour * o / 3600 + (o % 60 - 30) * MIB / 10)}
+            for o in range(start_s, end_s, step)]
+
+
+def worker_memory(server, project, worker_id):
+    path = "/api/v1/projects/%s/workers/%s/memory" % (project["id"],
+                                                      urllib.parse.quote(worker_id, safe=""))
+    status, doc, _ = server.request("GET", path)
+    assert status == 200, doc
+    return doc
+
+
+def test_learning_worker_shows_time_left_and_observed_rate_and_no_trend(server):
+    """The report: 27 -> 430 MiB in 16 minutes read as "learning, 0.00 MB/h, 0 %" with a flat
+    trend line at 26 MiB. While insufficient_data the API gives no slope, confidence or trend,
+    and says how much event time the detector still needs and what the raw samples show."""
+    project = server.create_project("memory-learning")
+    per_hour = (430 - 27) * MIB * 60 // 16
+    t0 = int(time.time()) - 90 * 60  # event time runs ahead of the wall clock below
+    worker = {"id": "web-1/gunicorn-0", "pid": 77, "started_at": t0 - 5}
+    status, doc, _ = post_memory(server, project, {"worker": worker, "samples": leak_samples(
+        t0, 0, 16 * 60 + 1, 27 * MIB, per_hour)})
+    assert status == 200, doc
+
+    w = server.wait_for(lambda: find_worker(server, project, worker["id"]))
+    assert w["state"] == "insufficient_data", w
+    assert w["slope_bytes_per_hour"] is None and w["confidence"] is None, w
+    learning = w["learning"]
+    assert abs(learning["seconds_left"] - (3600 - 16 * 60)) <= 5, learning
+    assert 0.9 * per_hour < learning["observed_bytes_per_hour"] < 1.1 * per_hour, learning
+    assert abs(learning["observed_over_seconds"] - 16 * 60) <= 10, learning
+
+    doc = worker_memory(server, project, worker["id"])
+    assert doc["trend"] is None, doc["trend"]
+    assert doc["worker"]["learning"] == learning, doc["worker"]
+
+    # 75 more minutes of the same life: judged, so no learning, and a trend that lies on the
+    # data it was fitted to (it was drawn 6 h back, an hour's growth below the data, before)
+    status, doc, _ = post_memory(server, project, {"worker": worker, "samples": leak_samples(
+        t0, 16 * 60 + 10, 91 * 60, 27 * MIB, per_hour)})
+    assert status == 200, doc
+    w = server.wait_for(lambda: (lambda w: w if w and w["state"] != "insufficient_data" else None)(
+        find_worker(server, project, worker["id"])))
+    assert w["learning"] is None and w["slope_bytes_per_hour"] is not None, w
+    doc = worker_memory(server, project, worker["id"])
+    tr = doc["trend"]
+    assert tr is not None and tr["state"] == w["state"], tr
+    pts = doc["points"]
+    at = lambda t: tr["intercept_at"] + tr["slope_bytes_per_hour"] * (t - tr["from"]) / 3600
+    first_in = [p for p in pts if p[0] >= tr["from"]][:6]
+    last = pts[-6:]
+    mean = lambda ps: sum(p[1] for p in ps) / len(ps)
+    assert t0 <= tr["from"] <= t0 + 120, (tr, t0)
+    assert abs(at(sum(p[0] for p in last) / 6) - mean(last)) < 0.05 * mean(last), (tr, last)
+    assert abs(at(sum(p[0] for p in first_in) / 6) - mean(first_in)) < 0.05 * mean(last), (
+        tr, first_in)
+
+
+# --- settings: the same everywhere, and gunicorn + Django for real ---------------------------
+
+def test_settings_come_from_env_then_configure_then_arguments(monkeypatch):
+    monkeypatch.setenv("SLUICE_MEMORY_LIMIT", "512M")
+    monkeypatch.setenv("SLUICE_INTERVAL", "2.5")
+    monkeypatch.setenv("SLUICE_RELEASE", "env@1")
+    monkeypatch.setenv("SLUICE_TRACEMALLOC_TOP", "bad")
+    monkeypatch.setattr(sluice_memory, "_configured", {})
+    got = sluice_memory.settings()
+    assert got["memory_limit_bytes"] == 512 * MIB and got["interval"] == 2.5, got
+    assert got["release"] == "env@1" and "tracemalloc_top" not in got, got
+    sluice_memory.configure(release="conf@2", memory_limit_bytes="1GiB")
+    got = sluice_memory.settings(release="arg@3")
+    assert got["release"] == "arg@3" and got["memory_limit_bytes"] == "1GiB", got
+    with pytest.raises(TypeError):
+        sluice_memory.configure(intervall=3)
+    s = sluice_memory.Sampler("http://k@127.0.0.1:1/1", **{k: v for k, v in got.items()
+                                                           if k != "dsn"})
+    assert (s.interval, s.release, s.memory_limit_bytes) == (2.5, "arg@3", 1 << 30)
+
+
+GUNICORN = "/usr/bin/gunicorn"
+WSGI_APP = "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'ok']\n"
+DJANGO_SETTINGS = textwrap.dedent("""\
+    SECRET_KEY = "e2e"
+    DEBUG = False
+    ALLOWED_HOSTS = ["*"]
+    ROOT_URLCONF = "dj_urls"
+    INSTALLED_APPS = ["sluice_memory.django"]
+    SLUICE_MEMORY = {"release": "django@7", "memory_limit_bytes": "640M"}
+""")
+DJANGO_WSGI = ("import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'dj_settings')\n"
+               "from django.core.wsgi import get_wsgi_application\napp = get_wsgi_application()\n")
+needs_gunicorn = pytest.mark.skipif(not os.path.exists(GUNICORN),
+                                    reason="Debian's gunicorn is not installed")
+
+
+def run_gunicorn(tmp_path, module, env, workers=2):
+    """Starts Debian's gunicorn on a free port with the sluice hooks in gunicorn.conf.py and
+    sdk-protocol/python on the path. Returns the Popen (stderr is gunicorn's log)."""
+    (tmp_path / "gunicorn.conf.py").write_text(
+        "from sluice_memory_gunicorn import pre_fork, post_fork  # noqa: F401\n")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("SLUICE_", "SENTRY_"))}
+    full.update(env, PYTHONPATH=os.pathsep.join([SDK_PY, str(tmp_path)]))
+    return subprocess.Popen([GUNICORN, "-c", str(tmp_path / "gunicorn.conf.py"), "-w", str(workers),
+                             "-b", "127.0.0.1:%d" % port, "-n", "e2e-gun", module],
+                            cwd=str(tmp_path), env=full, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def stop_gunicorn(proc):
+    proc.terminate()
+    try:
+        return proc.communicate(timeout=20)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()[1]
+
+
+@needs_gunicorn
+def test_gunicorn_hooks_take_settings_from_the_environment(server, tmp_path):
+    project = server.create_project("memory-gunicorn")
+    (tmp_path / "wsgi_app.py").write_text(WSGI_APP)
+    proc = run_gunicorn(tmp_path, "wsgi_app:app", {
+        "SLUICE_DSN": server.dsn(project), "SLUICE_MEMORY_LIMIT": "300M",
+        "SLUICE_RELEASE": "shop@2.0", "SLUICE_INTERVAL": "0.2", "SLUICE_SERVICE": "web"})
+    try:
+        host = socket.gethostname()
+        ids = ["%s/web-0" % host, "%s/web-1" % host]
+        # 0.2 s between samples: a batch of 6 within seconds (at the default 10 s, a minute)
+        ws = server.wait_for(lambda: (lambda ws: ws if len(ws) == 2 else None)(
+            [w for w in workers(server, project) if w["id"] in ids]), timeout=15)
+        for w in ws:
+            assert w["memory_limit_bytes"] == 300 * MIB, w
+            assert w["release"] == "shop@2.0" and w["service"] == "web", w
+        status, points = memory_points(server, project, ids[0])
+        assert status == 200 and len(points) >= 6, points
+        gaps = [b[0] - a[0] for a, b in zip(points, points[1:])]
+        assert sorted(gaps)[len(gaps) // 2] < 1.0, gaps
+    finally:
+        log = stop_gunicorn(proc)
+    assert "no DSN" not in log, log
+
+
+@needs_gunicorn
+def test_gunicorn_without_dsn_says_so_once(tmp_path):
+    (tmp_path / "wsgi_app.py").write_text(WSGI_APP)
+    proc = run_gunicorn(tmp_path, "wsgi_app:app", {}, workers=3)
+    time.sleep(3)
+    log = stop_gunicorn(proc)
+    assert "Booting worker" in log, log
+    lines = [l for l in log.splitlines() if "sluice_memory: no DSN" in l]
+    assert len(lines) == 1, log
+    assert "SLUICE_DSN" in lines[0], lines
+
+
+@needs_gunicorn
+def test_django_settings_reach_the_sampler_the_gunicorn_hooks_started(server, tmp_path):
+    pytest.importorskip("django")
+    project = server.create_project("memory-django")
+    (tmp_path / "dj_settings.py").write_text(DJANGO_SETTINGS)
+    (tmp_path / "dj_urls.py").write_text("urlpatterns = []\n")
+    (tmp_path / "dj_wsgi.py").write_text(DJANGO_WSGI)
+    proc = run_gunicorn(tmp_path, "dj_wsgi:app", {
+        "SLUICE_DSN": server.dsn(project), "SLUICE_INTERVAL": "0.2"}, workers=1)
+    try:
+        wid = "%s/e2e-gun-0" % socket.gethostname()
+        # the hooks start sampling before Django loads; its settings apply from then on
+        w = server.wait_for(lambda: (lambda w: w if w and w["release"] else None)(
+            find_worker(server, project, wid)), timeout=15)
+        assert w["release"] == "django@7" and w["memory_limit_bytes"] == 640 * MIB, w
+    finally:
+        stop_gunicorn(proc)

@@ -26,14 +26,23 @@ Sentry.init({
 });`,
   },
   {
-    key: 'pymem', label: 'Memory · Python', note: 'Copy sdk-protocol/python/sluice_memory.py next to your app (standard library only).',
-    code: (dsn) => `import sluice_memory
-
+    key: 'pymem', label: 'Memory · Python',
+    note: 'Copy sdk-protocol/python/sluice_memory.py and, for gunicorn, sluice_memory_gunicorn.py next to your app (standard library only). The first point appears after about a minute (6 samples, 10 s apart).',
+    code: (dsn) => `# Any process: sluice_memory.py
+import sluice_memory
 sluice_memory.start("${dsn}")
 
-# gunicorn: one series per worker slot, in gunicorn.conf.py
-#   from sluice_memory_gunicorn import pre_fork, post_fork
-#   (reads the DSN from SLUICE_DSN)`,
+# gunicorn: the files a setup needs
+# 1. sluice_memory.py and sluice_memory_gunicorn.py on the Python path (next to the app)
+# 2. gunicorn.conf.py:
+from sluice_memory_gunicorn import pre_fork, post_fork  # noqa: F401
+# 3. the environment of gunicorn (or sluice_memory.configure(...) in gunicorn.conf.py):
+#   SLUICE_DSN=${dsn}
+#   SLUICE_MEMORY_LIMIT=512M     optional: enables "time to limit"
+#   SLUICE_RELEASE=shop@1.4.2    SLUICE_INTERVAL=10    SLUICE_TRACEMALLOC_TOP=10
+# 4. Django (optional, counts requests): settings.py
+#   INSTALLED_APPS += ["sluice_memory.django"]
+#   SLUICE_MEMORY = {"release": "shop@1.4.2"}   # the same settings, for the hooks' sampler too`,
   },
   {
     key: 'nodemem', label: 'Memory · Node.js', note: 'Copy sdk-protocol/node/sluice-memory.js next to your app (no dependencies).',

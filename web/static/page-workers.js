@@ -1,6 +1,8 @@
 // Workers: the list (leaking first, each with a sparkline) and one worker's memory chart
 // (uPlot, loaded on first use from /vendor) with restarts, the fitted trend and its projection
-// to the memory limit, alert bands and the top growing allocation sites.
+// to the memory limit, alert bands and the top growing allocation sites. A worker the detector
+// has not judged yet ("learning") shows the time it still needs and the rate its samples show,
+// never a slope or a trend line; its page opens on the smallest range that holds its data.
 import { api, withQuery } from './api.js';
 import { fmt, h, mount, sparkline } from './dom.js';
 
@@ -18,6 +20,27 @@ export function stateBadge(state) {
   const st = state || 'insufficient_data';
   return h('span', { class: ['badge', `state-${st}`],
     title: st === 'insufficient_data' ? 'Not enough samples yet to fit a trend' : null }, STATE_LABEL[st] || st);
+}
+
+/** A byte rate per hour, GB/h from 1 GB/h up: "+1.6 GB/h", else as fmt.slope. */
+function rate(bph) {
+  if (!Number.isFinite(bph) || Math.abs(bph) < 1e9) return fmt.slope(bph);
+  return `${bph > 0 ? '+' : '−'}${(Math.abs(bph) / 1e9).toFixed(1)} GB/h`;
+}
+
+/** "about 40 min of samples left" (beside the "learning" badge) for a worker the detector
+ * has not judged yet; null otherwise. */
+function learningText(w) {
+  const l = w && w.learning;
+  if (!l) return null;
+  return l.seconds_left > 0 ? `about ${fmt.duration(Math.max(60, l.seconds_left))} of samples left` : 'judged within 5 min';
+}
+
+/** "+1.6 GB/h over 16 min, not yet judged"; null before two minutes of samples. */
+function observedText(w) {
+  const l = w && w.learning;
+  if (!l || !Number.isFinite(l.observed_bytes_per_hour)) return null;
+  return `${rate(l.observed_bytes_per_hour)} over ${fmt.duration(l.observed_over_seconds)}, not yet judged`;
 }
 
 function timeToLimit(w) {
@@ -38,6 +61,7 @@ function workerRow(w, pid) {
     h('div', { class: 'worker-main' },
       h('a', { class: 'worker-id', href: workerHref(pid, w.id) }, w.id),
       h('div', { class: 'issue-meta' }, stateBadge(w.state),
+        w.learning ? h('span', { class: 'learning-note' }, learningText(w)) : null,
         h('span', { class: 'muted' }, [w.host, w.service, w.pid ? `pid ${w.pid}` : null].filter(Boolean).join(' · ')))),
     h('div', { class: 'worker-spark' }, sparkline(w.sparkline, { width: 140, height: 32, cls: leaking ? 'spark-bad' : '',
       label: `Memory over the last hours, now ${fmt.bytes(w.rss_bytes)}` })),
@@ -45,8 +69,12 @@ function workerRow(w, pid) {
       h('span', { class: 'unit' }, w.memory_limit_bytes ? `of ${fmt.bytes(w.memory_limit_bytes)}` : 'RSS'),
       usage !== null ? h('span', { class: 'meter', role: 'presentation' },
         h('span', { class: ['meter-fill', usage > 0.85 ? 'meter-bad' : null], style: null, dataset: { pct: Math.round(usage * 100) } })) : null),
-    h('div', { class: 'worker-num' }, h('span', { class: ['num', leaking ? 'text-bad' : null] }, fmt.slope(w.slope_bytes_per_hour)),
-      h('span', { class: 'unit' }, 'slope')),
+    w.learning
+      ? h('div', { class: 'worker-num', title: observedText(w) },
+        h('span', { class: 'num muted' }, Number.isFinite(w.learning.observed_bytes_per_hour) ? rate(w.learning.observed_bytes_per_hour) : '—'),
+        h('span', { class: 'unit' }, 'observed, not judged'))
+      : h('div', { class: 'worker-num' }, h('span', { class: ['num', leaking ? 'text-bad' : null] }, fmt.slope(w.slope_bytes_per_hour)),
+        h('span', { class: 'unit' }, 'slope')),
     h('div', { class: 'worker-num' }, h('span', { class: ['num', leaking ? 'text-bad' : null] }, timeToLimit(w)),
       h('span', { class: 'unit' }, 'to limit')),
     h('div', { class: 'issue-seen' }, h('time', { datetime: w.last_seen, title: fmt.date(w.last_seen) }, fmt.ago(w.last_seen))));
@@ -222,18 +250,32 @@ function byteSplits(max) {
   return out;
 }
 
+/** The smallest range that holds the worker's data since its first sample (30d if none). */
+function fittingRange(w, now) {
+  const age = now - secs(w && w.first_seen);
+  if (!Number.isFinite(age)) return '24h';
+  const fit = RANGES.find(([, span]) => span >= age);
+  return fit ? fit[0] : RANGES[RANGES.length - 1][0];
+}
+
 export async function renderDetail(ctx) {
   const pid = Number(ctx.params[0]);
   const wid = ctx.params[1];
-  const rangeKey = RANGES.some(([k]) => k === ctx.query.get('range')) ? ctx.query.get('range') : '24h';
-  const span = RANGES.find(([k]) => k === rangeKey)[1];
   const to = Math.ceil(Date.now() / 1000);
+  const memoryPath = `/projects/${pid}/workers/${encodeURIComponent(wid)}/memory`;
+  let rangeKey = RANGES.some(([k]) => k === ctx.query.get('range')) ? ctx.query.get('range') : null;
+  if (!rangeKey) { // no range asked for: a small read of the worker picks one
+    const peek = await api('GET', withQuery(memoryPath, { from: to - 60, to, max_points: 2 }), undefined, { signal: ctx.signal });
+    if (!ctx.isCurrent()) return;
+    rangeKey = fittingRange(peek.worker, to);
+  }
+  const span = RANGES.find(([k]) => k === rangeKey)[1];
   const from = to - span;
   const chartBox = h('div', { class: 'chart', id: 'memory-chart', role: 'img',
     'aria-label': `Memory of ${wid} over the last ${rangeKey}` });
   const maxPoints = Math.min(2000, Math.max(300, Math.round((ctx.main.clientWidth || 1000) * (window.devicePixelRatio || 1))));
   const [m, uPlot] = await Promise.all([
-    api('GET', withQuery(`/projects/${pid}/workers/${encodeURIComponent(wid)}/memory`, { from, to, max_points: maxPoints }),
+    api('GET', withQuery(memoryPath, { from, to, max_points: maxPoints }),
       undefined, { signal: ctx.signal }),
     loadUPlot(),
   ]);
@@ -252,6 +294,8 @@ export async function renderDetail(ctx) {
   const rangeNav = h('nav', { class: 'segmented', 'aria-label': 'Time range' }, RANGES.map(([k]) =>
     h('a', { class: 'seg', href: `${workerHref(pid, wid)}?range=${k}`, 'aria-current': k === rangeKey ? 'true' : null }, k)));
   const slope = tr ? tr.slope_bytes_per_hour : w.slope_bytes_per_hour;
+  const learning = learningText(w);
+  const observed = observedText(w);
   const projected = secs((tr && tr.projected_limit_at) || w.projected_limit_at);
 
   mount(ctx.main,
@@ -260,12 +304,16 @@ export async function renderDetail(ctx) {
       h('div', { class: 'issue-header-top' },
         h('div', { class: 'issue-heading' },
           h('div', { class: 'issue-meta' }, stateBadge(w.state),
+            learning ? h('span', { class: 'learning-note' }, learning) : null,
             h('span', { class: 'muted' }, [w.host, w.service, w.pid ? `pid ${w.pid}` : null, w.release].filter(Boolean).join(' · '))),
           h('h1', { class: 'issue-h1 mono' }, wid))),
       h('dl', { class: 'stats' },
         h('div', null, h('dt', null, 'RSS now'), h('dd', null, fmt.bytes(w.rss_bytes))),
         h('div', null, h('dt', null, 'Memory limit'), h('dd', null, limit ? fmt.bytes(limit) : 'not set')),
-        h('div', null, h('dt', null, 'Slope'), h('dd', { class: w.state === 'leaking' ? 'text-bad' : null }, fmt.slope(slope))),
+        w.learning
+          ? h('div', { class: 'stat-wide' }, h('dt', null, 'Observed'), h('dd', { title: observed },
+            observed || 'under 2 min of samples, not yet judged'))
+          : h('div', null, h('dt', null, 'Slope'), h('dd', { class: w.state === 'leaking' ? 'text-bad' : null }, fmt.slope(slope))),
         h('div', null, h('dt', null, 'Limit reached'), h('dd', { class: w.state === 'leaking' ? 'text-bad' : null,
           title: Number.isFinite(projected) ? fmt.date(new Date(projected * 1000)) : null },
         Number.isFinite(projected) ? (projected * 1000 > Date.now() ? `in ${fmt.duration(projected - Date.now() / 1000)}` : 'reached') : '—')),
@@ -304,7 +352,7 @@ export async function renderDetail(ctx) {
       { value: (u, v) => (v === null ? '—' : fmt.date(new Date(v * 1000))) },
       { label: 'RSS', stroke: COLORS.rss, fill: COLORS.rssFill, width: 1.75, spanGaps: false,
         value: (u, v) => fmt.bytes(v) },
-      { label: 'Trend', stroke: COLORS.trend, width: 2, dash: [8, 5], spanGaps: true, points: { show: false },
+      { label: 'Trend', stroke: COLORS.trend, width: 2, dash: [8, 5], spanGaps: true, points: { show: false }, show: !!tr,
         value: (u, v) => fmt.bytes(v) },
       { label: 'Limit', stroke: COLORS.limit, width: 1.5, dash: [3, 3], points: { show: false }, show: !!limit,
         value: (u, v) => fmt.bytes(v) },
