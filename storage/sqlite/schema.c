@@ -145,6 +145,13 @@ const schema_migration schema_migrations[] = {
      "DROP TABLE rollup_hour;"
      "ALTER TABLE rollup_hour_by_time RENAME TO rollup_hour;",
      NULL},
+
+    /* 8: new_issue and regression alerts are notifications, not states: status 'notified' (no
+     * resolution), so only state alerts (memory_leak) fire and resolve. Rows stored before were
+     * 'firing' until their issue was resolved by hand; all of them become notifications. */
+    {"UPDATE alerts SET status='notified', resolved_at=NULL"
+     "  WHERE kind IN ('new_issue', 'regression');",
+     NULL},
 };
 
 const int schema_migration_count = (int)(sizeof schema_migrations / sizeof schema_migrations[0]);
