@@ -94,6 +94,7 @@ typedef struct store_alert {
   double fired_at;
   const char *summary;
   const char *details; /* JSON text */
+  const char *status;  /* firing (a state that resolves) | notified (an event); NULL = firing */
 } store_alert;
 
 /* Worker states as stored (the leak detector's LEAK_* values). */

@@ -1,5 +1,9 @@
 /* alerts: alert rows plus their deliveries, in the caller's transaction. Writer thread, except
- * the sink's set-up and kick (any thread, under its mutex). */
+ * the sink's set-up and kick (any thread, under its mutex).
+ *
+ * Two sorts of alert: a state (memory_leak) is stored 'firing' and later 'resolved'; an event
+ * (new_issue, regression) is a notification, stored 'notified' and never fires or resolves,
+ * so the firing list holds only what is wrong now. */
 #include "alerts/alerts.h"
 
 #include <stdio.h>
@@ -39,9 +43,20 @@ static int notify(store_tx *tx, alert_sink *s, const alert_record *r) {
   return STORE_OK;
 }
 
+/* Kinds that are states (fire, then resolve); every other kind is a notification. */
+static const char *const state_kinds[] = {"memory_leak"};
+
+static const char *status_for(const char *kind) {
+  for (size_t i = 0; i < sizeof state_kinds / sizeof state_kinds[0]; i++)
+    if (!strcmp(kind, state_kinds[i])) return "firing";
+  return "notified";
+}
+
 int alerts_fire(store_tx *tx, alert_sink *s, const store_alert *a, int64_t *id) {
   int64_t aid = 0;
-  int rc = tx->ops->alert_insert(tx, a, &aid);
+  store_alert row = *a;
+  row.status = status_for(a->kind);
+  int rc = tx->ops->alert_insert(tx, &row, &aid);
   if (rc != STORE_OK) return rc;
   if (id) *id = aid;
   alert_record r = {aid,         a->project_id, a->kind,    a->worker_id,
@@ -77,7 +92,7 @@ int alerts_for_issue(store_tx *tx, alert_sink *s, const store_event *e,
   char summary[600];
   snprintf(summary, sizeof summary, "%s: %.500s", c->created ? "New issue" : "Regression",
            e->title);
-  store_alert a = {e->project_id, kind, NULL, c->issue_id, e->received, summary, text};
+  store_alert a = {e->project_id, kind, NULL, c->issue_id, e->received, summary, text, NULL};
   int rc = alerts_fire(tx, s, &a, NULL);
   free(text);
   return rc;

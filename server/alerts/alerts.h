@@ -36,7 +36,9 @@ alert_sink *alert_sink_new(double digest_window);
 void alert_sink_set_kick(alert_sink *s, uv_async_t *kick);
 void alert_sink_free(alert_sink *s);
 
-/* Inserts a firing alert and queues its deliveries; *id receives its id (may be NULL). */
+/* Inserts an alert and queues its deliveries; *id receives its id (may be NULL). The status
+ * follows the kind (a->status is ignored): "firing" for a state (memory_leak), "notified" for
+ * an event (new_issue, regression), which never fires and is never resolved. */
 int alerts_fire(store_tx *tx, alert_sink *s, const store_alert *a, int64_t *id);
 /* Resolves the firing alerts of kind for a worker or an issue at time at and, when any was
  * firing, queues "<kind>_resolved" deliveries with summary and details. */
@@ -48,7 +50,8 @@ int alerts_resolve(store_tx *tx, alert_sink *s, int64_t project_id, const char *
 int alerts_for_issue(store_tx *tx, alert_sink *s, const store_event *e,
                      const store_issue_change *c);
 /* An issue's status changed by hand: resolving or ignoring closes its firing alerts silently
- * (only leaks notify on resolution). */
+ * (only leaks notify on resolution). Issue alerts are notifications today, so this finds none
+ * unless a state alert about an issue is added. */
 int alerts_issue_closed(store_tx *tx, int64_t project_id, int64_t issue_id, double at);
 
 #endif

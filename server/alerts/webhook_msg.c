@@ -465,7 +465,7 @@ int webhook_msg_sign(const char *secret, const char *msg_id, long long ts, const
   return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
-int webhook_msg_url_check(const char *url, char *why, size_t cap) {
+int webhook_msg_url_check(const char *url, char *host_out, size_t host_cap, char *why, size_t cap) {
   size_t n = url ? strlen(url) : 0;
   if (n == 0 || n > STORE_URL_MAX) {
     snprintf(why, cap, "url: must be a string of 1 to %d characters", STORE_URL_MAX);
@@ -493,6 +493,18 @@ int webhook_msg_url_check(const char *url, char *why, size_t cap) {
   } else if (strncmp(url + strlen(scheme), "://", 3) != 0 || url[strlen(scheme) + 3] == '/') {
     /* curl reads "https:///x" and "http:/x" as https://x/ and http://x/: a host it guessed */
     snprintf(why, cap, "url: not a well-formed URL");
+  } else if (host_out) {
+    /* curl gives an IPv6 literal in brackets; a resolver takes it without them */
+    size_t hn = strlen(host);
+    const char *h = host;
+    if (hn >= 2 && h[0] == '[' && h[hn - 1] == ']') h++, hn -= 2;
+    if (hn >= host_cap) {
+      snprintf(why, cap, "url: the host name is longer than %zu characters", host_cap - 1);
+    } else {
+      memcpy(host_out, h, hn);
+      host_out[hn] = '\0';
+      rc = 0;
+    }
   } else {
     rc = 0;
   }

@@ -5,8 +5,10 @@
 #define SLUICE_WEBHOOK_MSG_H
 #include <stddef.h>
 
-/* 0 when url is a well-formed http(s) URL with a host; else -1 and a reason in why. */
-int webhook_msg_url_check(const char *url, char *why, size_t cap);
+/* 0 when url is a well-formed http(s) URL with a host; else -1 and a reason in why. When
+ * host is not NULL it receives the URL's host as a resolver takes it (an IPv6 literal without
+ * its brackets); a host that does not fit host_cap is an error. */
+int webhook_msg_url_check(const char *url, char *host, size_t host_cap, char *why, size_t cap);
 /* 0 when secret is "whsec_" + base64 of 24..64 bytes. */
 int webhook_msg_secret_check(const char *secret);
 /* Standard Webhooks signature "v1,<base64>" of "{id}.{ts}.{body}" into out. 0 or -1. */

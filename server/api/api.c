@@ -501,9 +501,12 @@ static int query_choice(http_conn *c, http_request *req, const char *name,
   }
   char msg[200];
   int k = snprintf(msg, sizeof msg, "%s: must be", name);
-  for (size_t i = 0; choices[i] && k > 0 && (size_t)k < sizeof msg; i++)
-    k += snprintf(msg + k, sizeof msg - (size_t)k, "%s %s", i ? (choices[i + 1] ? "," : " or") : "",
-                  choices[i]);
+  int listed = 0; /* an empty choice (parameter absent) is not listed */
+  for (size_t i = 0; choices[i] && k > 0 && (size_t)k < sizeof msg; i++) {
+    if (!choices[i][0]) continue;
+    k += snprintf(msg + k, sizeof msg - (size_t)k, "%s %s",
+                  listed++ ? (choices[i + 1] ? "," : " or") : "", choices[i]);
+  }
   http_respond_error(c, 400, NULL, msg);
   return -1;
 }
@@ -645,7 +648,8 @@ static int q_alerts(api_read *r, store_rd *rd) {
 }
 
 void api_alert_list(app *a, http_conn *c, http_request *req, const route_params *p) {
-  static const char *const statuses[] = {"all", "firing", "resolved", NULL};
+  /* firing/resolved: state alerts (memory_leak); notified: notifications (new_issue...) */
+  static const char *const statuses[] = {"all", "firing", "resolved", "notified", NULL};
   static const char *const kinds[] = {"", "memory_leak", "new_issue", "regression", NULL};
   int64_t id;
   if (api_param_project(a, c, p, &id)) return;

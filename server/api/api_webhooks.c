@@ -1,8 +1,16 @@
 /* api_webhooks: the webhook endpoints under /api/v1 (create, list, delete, test, deliveries).
  * Loop thread validates; writes go through the writer (alerts/outbox.h for test messages),
- * reads through the reader pool. Delivery itself is alerts/delivery.c. */
+ * reads through the reader pool. Delivery itself is alerts/delivery.c.
+ *
+ * Creation with the SSRF guard on (no --allow-private-webhooks) refuses a URL whose host is a
+ * private, loopback, link-local or reserved address, or a name that resolves only to such
+ * addresses: delivery would refuse every attempt. The name is resolved on libuv's thread pool
+ * (uv_getaddrinfo), never on the loop. A name that does not resolve now is accepted with a
+ * warning in the answer (DNS may be down for a moment; delivery checks every address again). */
 #include "api/api_webhooks.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,10 +18,14 @@
 #include "alerts/outbox.h"
 #include "alerts/webhook_msg.h"
 #include "api/api.h"
+#include "core/config.h"
 #include "core/status.h"
+#include "http/http_client.h"
 #include "util/container.h"
 #include "util/crypto.h"
 #include "util/timefmt.h"
+
+#define HOST_CAP 256 /* a DNS name has at most 253 bytes */
 
 typedef struct api_job {
   writer_job job;
@@ -23,6 +35,9 @@ typedef struct api_job {
   int64_t delivery_id;
   double now;
   char msg_id[STORE_MSGID_MAX];
+  uv_getaddrinfo_t resolve; /* create: the URL's host, with the SSRF guard on */
+  char host[HOST_CAP];      /* create: the URL's host */
+  char warning[400];        /* create: said in the answer ("" when nothing to say) */
 } api_job;
 
 static api_job *job_new(app *a, http_conn *c) {
@@ -55,9 +70,71 @@ static void create_done(writer_job *wj) {
                             "kind", j->hook.kind, "events", store_json_events(j->hook.events),
                             "created_at", created, "disabled", 0);
     if (doc && j->hook.secret[0]) json_object_set_new(doc, "secret", json_string(j->hook.secret));
+    if (doc && j->warning[0]) json_object_set_new(doc, "warning", json_string(j->warning));
     api_respond_json(j->c, 201, doc);
   }
   free(j);
+}
+
+/* The addresses the host resolved to: the webhook is created when one of them is public, and
+ * refused (400) when none is. A host that does not resolve is created with a warning. */
+static void create_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  api_job *j = container_of(req, api_job, resolve);
+  if (status < 0) {
+    snprintf(j->warning, sizeof j->warning,
+             "url: %.200s does not resolve now (%s); the webhook is kept and its deliveries are "
+             "retried until it does",
+             j->host, uv_strerror(status));
+    job_submit(j, create_run, create_done);
+    return;
+  }
+  int allowed = 0;
+  char first[INET6_ADDRSTRLEN] = "";
+  for (const struct addrinfo *ai = res; ai && !allowed; ai = ai->ai_next) {
+    if (http_client_addr_allowed(ai->ai_addr)) {
+      allowed = 1;
+    } else if (!first[0]) {
+      const void *raw = ai->ai_family == AF_INET6
+                            ? (const void *)&((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr
+                            : (const void *)&((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr;
+      if (!inet_ntop(ai->ai_family, raw, first, sizeof first)) snprintf(first, sizeof first, "?");
+    }
+  }
+  uv_freeaddrinfo(res);
+  if (allowed) {
+    job_submit(j, create_run, create_done);
+    return;
+  }
+  char why[600];
+  if (!strcmp(first, j->host))
+    snprintf(why, sizeof why,
+             "url: %s is a private, loopback, link-local or reserved address, which webhooks may "
+             "not reach; start sluice with --allow-private-webhooks to allow it",
+             j->host);
+  else
+    snprintf(why, sizeof why,
+             "url: %.253s resolves only to private, loopback, link-local or reserved addresses "
+             "(%s), which webhooks may not reach; start sluice with --allow-private-webhooks to "
+             "allow them",
+             j->host, first[0] ? first : "none");
+  http_respond_error(j->c, 400, NULL, why);
+  free(j);
+}
+
+/* Creates j's webhook, after checking its host when the SSRF guard is on. */
+static void create_checked(api_job *j) {
+  if (j->a->cfg->allow_private_webhooks) {
+    job_submit(j, create_run, create_done);
+    return;
+  }
+  struct addrinfo hints = {0};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  int rc = uv_getaddrinfo(j->a->loop, &j->resolve, create_resolved, j->host, NULL, &hints);
+  if (rc != 0) {
+    http_respond_error(j->c, 503, "Retry-After: 1\r\n", "cannot resolve the webhook's host now");
+    free(j);
+  }
 }
 
 void webhooks_create(app *a, http_conn *c, http_request *req, const route_params *p) {
@@ -65,13 +142,13 @@ void webhooks_create(app *a, http_conn *c, http_request *req, const route_params
   if (api_param_project(a, c, p, &pid)) return;
   json_t *doc = api_body_object(c, req);
   if (!doc) return;
-  char why[160] = "";
+  char why[160] = "", host[HOST_CAP];
   const char *url = json_string_value(json_object_get(doc, "url"));
   const char *kind = json_string_value(json_object_get(doc, "kind"));
   json_t *events = json_object_get(doc, "events");
   json_t *jsecret = json_object_get(doc, "secret");
   unsigned mask = 0;
-  if (webhook_msg_url_check(url, why, sizeof why) != 0) {
+  if (webhook_msg_url_check(url, host, sizeof host, why, sizeof why) != 0) {
     /* why is set */
   } else if (!kind || (strcmp(kind, "slack") && strcmp(kind, "generic"))) {
     snprintf(why, sizeof why, "kind: must be \"slack\" or \"generic\"");
@@ -109,6 +186,7 @@ void webhooks_create(app *a, http_conn *c, http_request *req, const route_params
     return;
   }
   j->hook.project_id = pid;
+  snprintf(j->host, sizeof j->host, "%s", host);
   snprintf(j->hook.url, sizeof j->hook.url, "%s", url);
   snprintf(j->hook.kind, sizeof j->hook.kind, "%s", kind);
   j->hook.events = mask;
@@ -130,7 +208,7 @@ void webhooks_create(app *a, http_conn *c, http_request *req, const route_params
     }
   }
   json_decref(doc);
-  job_submit(j, create_run, create_done);
+  create_checked(j);
 }
 
 typedef struct webhook_read {

@@ -398,7 +398,7 @@ static int leak_alert(store_tx *tx, alert_sink *sink, int64_t project_id, const 
                      st->slope_bytes_per_hour / 1e6);
     if (proj[0] && n > 0 && (size_t)n < sizeof summary)
       snprintf(summary + n, sizeof summary - (size_t)n, "; reaches its limit at %s", proj);
-    store_alert a = {project_id, "memory_leak", p->worker.id, 0, ts, summary, text};
+    store_alert a = {project_id, "memory_leak", p->worker.id, 0, ts, summary, text, NULL};
     rc = alerts_fire(tx, sink, &a, NULL);
   } else {
     snprintf(summary, sizeof summary, "Worker %.200s stopped leaking", p->worker.id);

@@ -155,6 +155,13 @@ const schema_migration schema_migrations[] = {
     {"CREATE TABLE deleted_projects("
      "  id INTEGER PRIMARY KEY, deleted_at REAL NOT NULL, purged_at REAL);",
      sq_projects_unique_names},
+
+    /* 9: new_issue and regression alerts are notifications, not states: status 'notified' (no
+     * resolution), so only state alerts (memory_leak) fire and resolve. Rows stored before were
+     * 'firing' until their issue was resolved by hand; all of them become notifications. */
+    {"UPDATE alerts SET status='notified', resolved_at=NULL"
+     "  WHERE kind IN ('new_issue', 'regression');",
+     NULL},
 };
 
 const int schema_migration_count = (int)(sizeof schema_migrations / sizeof schema_migrations[0]);

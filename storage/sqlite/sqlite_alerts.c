@@ -1,12 +1,14 @@
 /* sqlite_alerts: the alerts table. Writer connection only, inside the caller's transaction, so
  * an alert commits together with the data that raised it and with the deliveries the alerts
- * subsystem adds for it. */
+ * subsystem adds for it. Status: firing -> resolved for state alerts, notified for event alerts
+ * (which alerts are which is the alerts subsystem's decision, server/alerts). */
 #include "sqlite/sqlite_int.h"
 
 int sq_alert_insert(store_tx *tx, const store_alert *a, int64_t *id) {
   db *d = sq_db(tx);
-  sqlite3_stmt *s = db_stmt(d, "INSERT INTO alerts(project_id, kind, status, worker_id, issue_id,"
-                               " fired_at, summary, details) VALUES(?,?,'firing',?,?,?,?,?)");
+  sqlite3_stmt *s =
+      db_stmt(d, "INSERT INTO alerts(project_id, kind, status, worker_id, issue_id,"
+                 " fired_at, summary, details) VALUES(?1,?2,coalesce(?8,'firing'),?3,?4,?5,?6,?7)");
   if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, a->project_id);
   sqlite3_bind_text(s, 2, a->kind, -1, SQLITE_STATIC);
@@ -15,6 +17,7 @@ int sq_alert_insert(store_tx *tx, const store_alert *a, int64_t *id) {
   sqlite3_bind_double(s, 5, a->fired_at);
   sqlite3_bind_text(s, 6, a->summary, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 7, a->details ? a->details : "{}", -1, SQLITE_STATIC);
+  sq_bind_text(s, 8, a->status);
   if (sq_step_done(s) != STORE_OK) return STORE_EIO;
   *id = sqlite3_last_insert_rowid(db_handle(d));
   return STORE_OK;

@@ -10,7 +10,8 @@
 
 #include "sqlite/sqlite_int.h"
 
-#define LOG_PER_ROW 20 /* attempts listed per delivery in the API */
+#define LOG_PER_ROW      20 /* attempts listed per delivery in the API */
+#define FAILING_ATTEMPTS 3  /* failed attempts in a row that make a webhook "failing" */
 
 static char *col_dup(sqlite3_stmt *s, int col) {
   const char *t = (const char *)sqlite3_column_text(s, col);
@@ -321,6 +322,45 @@ int sq_deliveries_retention(db *d, double cutoff, int64_t max_rows, int64_t *del
 
 /* --- reads ------------------------------------------------------------------------------- */
 
+/* How the webhook's latest finished attempts went, into row: last_attempt_at, last_outcome,
+ * last_error (the latest attempt's, null when it delivered) and failing: the latest attempt
+ * failed and either FAILING_ATTEMPTS attempts in a row failed or its delivery was given up. */
+static int webhook_health(db *d, int64_t webhook_id, json_t *row) {
+  sqlite3_stmt *s = db_stmt(d, "SELECT outcome, error, at, next_attempt_at IS NULL"
+                               " FROM delivery_attempts WHERE webhook_id=?1"
+                               " ORDER BY id DESC LIMIT ?2");
+  if (!s) return STORE_EIO;
+  sqlite3_bind_int64(s, 1, webhook_id);
+  sqlite3_bind_int(s, 2, FAILING_ATTEMPTS);
+  int rc, n = 0, failed = 0, ended = 0;
+  json_t *at = json_null(), *outcome = json_null(), *error = json_null();
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    const char *o = (const char *)sqlite3_column_text(s, 0);
+    int ok = o && !strcmp(o, "delivered");
+    if (n++ == 0) {
+      json_decref(at);
+      json_decref(outcome);
+      at = store_json_time(sqlite3_column_double(s, 2));
+      outcome = sq_col_text(s, 0);
+      if (!ok) {
+        json_decref(error);
+        error = sq_col_text(s, 1);
+        ended = sqlite3_column_int(s, 3);
+      }
+    }
+    if (ok) break;
+    failed++;
+  }
+  sqlite3_reset(s);
+  int failing = failed > 0 && failed == n && (failed >= FAILING_ATTEMPTS || ended);
+  int bad = json_object_set_new(row, "last_attempt_at", at); /* each steals its value */
+  bad |= json_object_set_new(row, "last_outcome", outcome);
+  bad |= json_object_set_new(row, "last_error", error);
+  bad |= json_object_set_new(row, "failing", json_boolean(failing));
+  if (bad) return STORE_ENOMEM;
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : STORE_EIO;
+}
+
 int sq_read_webhooks(store_rd *rd, int64_t project_id, json_t **out) {
   db *d = sq_rdb(rd);
   sqlite3_stmt *s = db_stmt(
@@ -342,7 +382,16 @@ int sq_read_webhooks(store_rd *rd, int64_t project_id, json_t **out) {
                   store_json_time(sqlite3_column_double(s, 5)), "disabled",
                   sqlite3_column_type(s, 5) != SQLITE_NULL, "disabled_reason", sq_col_text(s, 6),
                   "pending", (json_int_t)sqlite3_column_int64(s, 7));
-    json_array_append_new(list, row);
+    int hrc = row ? webhook_health(d, sqlite3_column_int64(s, 0), row) : STORE_ENOMEM;
+    if (hrc != STORE_OK)
+      json_decref(row);
+    else if (json_array_append_new(list, row))
+      hrc = STORE_ENOMEM;
+    if (hrc != STORE_OK) {
+      sqlite3_reset(s);
+      json_decref(list);
+      return hrc;
+    }
   }
   sqlite3_reset(s);
   if (rc != SQLITE_DONE) {

@@ -1,7 +1,8 @@
 // The web dashboard in headless Chromium (Debian's /usr/bin/chromium driven by playwright-core),
 // against a real server seeded by the real Python SDK and by a leaking worker: sign in, see the
 // issue, open it and its stack trace, resolve it, open the leaking worker and check its chart is
-// drawn, add a webhook and send a test to a local receiver. Screenshots of each main page go to
+// drawn, see the alerts (leaks firing, new issues as notifications), add a webhook and send a
+// test to a local receiver, see a failing webhook's badge. Screenshots of each main page go to
 // tests/artifacts/screenshots/ for a reviewer. Needs `npm ci` in tests/ (playwright-core).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -140,8 +141,9 @@ before(async () => {
     req.on('data', (c) => { body += c; });
     req.on('end', () => {
       received.push({ method: req.method, url: req.url, headers: req.headers, body });
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end('{"ok":true}');
+      const broken = req.url === '/broken'; // a receiver that always fails
+      res.writeHead(broken ? 500 : 200, { 'Content-Type': 'application/json' });
+      res.end(broken ? '{"ok":false}' : '{"ok":true}');
     });
   });
   await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
@@ -290,6 +292,15 @@ test('alerts page lists the firing alerts with links', { timeout: 30000 }, async
   await page.locator('.alert-row').first().waitFor();
   assert.ok(await page.locator('.alert-row a[href^="#/"]').count() >= 1);
   await shot('07-alerts');
+  // Firing lists states only (the leak); new issues are notifications, in their own view
+  const rows = await page.locator('.alert-row').count();
+  assert.equal(await page.locator('.alert-row .badge.status-firing').count(), rows);
+  assert.equal(await page.locator('.alert-row .kind-new_issue').count(), 0);
+  await page.getByRole('link', { name: 'Notifications', exact: true }).click();
+  await page.locator('.alert-row .badge.status-notified').first().waitFor();
+  assert.ok(await page.locator('.alert-row .kind-new_issue').count() >= 2);
+  assert.equal(await page.locator('.alert-row .badge.status-firing').count(), 0);
+  assert.ok(await page.locator('.alert-row a[href^="#/issues/"]').count() >= 2);
   assert.deepEqual(pageErrors, []);
 });
 
@@ -315,6 +326,31 @@ test('webhooks: add one, send a test, see it delivered', { timeout: 60000 }, asy
   await card.waitFor({ state: 'detached' });
   const left = await server.api('GET', `/api/v1/projects/${project.id}/webhooks`);
   assert.equal(left.body.webhooks.length, 0);
+  assert.deepEqual(pageErrors, []);
+});
+
+test('webhooks: one whose deliveries fail shows a red failing badge and its last error', { timeout: 60000 }, async () => {
+  const url = `http://127.0.0.1:${receiver.address().port}/broken`;
+  const made = await server.api('POST', `/api/v1/projects/${project.id}/webhooks`, { url, kind: 'slack' });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  // three tests, one failed attempt each (about a second apart): the webhook is failing
+  for (let i = 0; i < 3; i++) assert.equal((await server.api('POST', `/api/v1/webhooks/${made.body.id}/test`)).status, 202);
+  await waitFor(async () => {
+    const r = await server.api('GET', `/api/v1/projects/${project.id}/webhooks`);
+    return r.body.webhooks.some((w) => w.id === made.body.id && w.failing);
+  }, 20000);
+  await page.goto(`${server.base}/index.html#/p/${project.id}/webhooks`);
+  await page.reload(); // the page may show this route already: draw it afresh
+  const card = page.locator('.webhook', { hasText: url });
+  const badge = card.locator('.badge.status-failing');
+  await badge.waitFor();
+  assert.equal(await badge.textContent(), 'failing');
+  const color = await badge.evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.equal(color, 'rgb(220, 38, 38)', 'the failing badge is red');
+  const error = await card.locator('.webhook-error').textContent();
+  assert.match(error, /Last error: HTTP 500/);
+  await shot('08b-webhook-failing');
+  assert.equal((await server.api('DELETE', `/api/v1/webhooks/${made.body.id}`)).status, 204);
   assert.deepEqual(pageErrors, []);
 });
 

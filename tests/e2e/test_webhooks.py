@@ -2,7 +2,9 @@
 receivers (http.server on 127.0.0.1) check the payload shape, the Standard Webhooks signature
 (verified here independently), retries after 5xx, Retry-After, 410, 3xx, delivery across
 kill -9 and SIGTERM without duplicates, the digest under a storm, the throttle, the SSRF guard
-and the deliveries log."""
+(at creation and at every attempt), the failing state in the webhooks list and the deliveries
+log. The server refuses private receivers unless started with --allow-private-webhooks, which
+every test that delivers to a local receiver passes (FAST)."""
 import base64
 import hashlib
 import hmac
@@ -295,6 +297,7 @@ def test_410_disables_the_webhook(server_factory, receiver):
         return w if w["disabled"] else None
     w = s.wait_for(disabled)
     assert "410" in w["disabled_reason"]
+    assert w["failing"] is True and w["last_outcome"] == "gone" and "410" in w["last_error"]
     row = deliveries(s, hook)[0]
     assert row["status"] == "failed" and row["response_code"] == 410
     assert row["log"][0]["outcome"] == "gone"
@@ -322,12 +325,57 @@ def test_redirect_is_a_failure(server_factory, receiver):
         other.stop()
 
 
-def test_ssrf_guard_refuses_private_addresses(server_factory, receiver):
-    s = server_factory("--webhook-retry-base-ms", "100")  # no --allow-private-webhooks
+def webhook_row(s, project, hook):
+    rows = s.api("GET", f"/api/v1/projects/{project['id']}/webhooks", expect=200)["webhooks"]
+    return [w for w in rows if w["id"] == hook["id"]][0]
+
+
+def test_creation_refuses_private_hosts(server_factory):
+    s = server_factory()  # no --allow-private-webhooks
+    p = s.create_project("creation")
+    base = f"/api/v1/projects/{p['id']}/webhooks"
+    for url in ["http://127.0.0.1:8080/hook", "http://[::1]/hook", "http://[::ffff:127.0.0.1]/h",
+                "http://0.0.0.0/h", "http://10.1.2.3/h", "http://192.168.1.1/h",
+                "http://169.254.169.254/latest/meta-data", "http://[fe80::1]/h",
+                "http://[2001:db8::1]:8080/h", "http://2130706433/h", "http://0x7f.1/h",
+                "https://localhost/hook", "http://LOCALHOST:9/hook"]:
+        st, doc, _ = s.request("POST", base, {"url": url, "kind": "slack"})
+        assert st == 400, (url, st, doc)
+        assert "--allow-private-webhooks" in doc["detail"] and doc["detail"].startswith("url: "), doc
+    st, doc, _ = s.request("POST", base, {"url": "http://127.0.0.1/h", "kind": "slack"})
+    assert "127.0.0.1 is a private, loopback" in doc["detail"], doc
+    st, doc, _ = s.request("POST", base, {"url": "http://localhost/h", "kind": "slack"})
+    assert "localhost resolves only to" in doc["detail"] and "127.0.0.1" in doc["detail"], doc
+    assert s.api("GET", base, expect=200)["webhooks"] == []
+
+    # a public address is accepted as before; a name that does not resolve now, with a warning
+    public = add_hook(s, p, "http://93.184.215.14:8080/hook", "slack")
+    assert "warning" not in public
+    unresolved = add_hook(s, p, "https://does-not-exist.invalid/hook")
+    assert "does-not-exist.invalid does not resolve" in unresolved["warning"], unresolved
+    assert unresolved["secret"].startswith("whsec_")
+    assert [w["id"] for w in s.api("GET", base, expect=200)["webhooks"]] == [public["id"],
+                                                                             unresolved["id"]]
+
+    # --allow-private-webhooks: everything is accepted, as before
+    s2 = server_factory("--allow-private-webhooks")
+    p2 = s2.create_project("open")
+    for url in ["http://127.0.0.1:8080/hook", "http://localhost/h", "http://[fe80::1]/h"]:
+        hook = add_hook(s2, p2, url, "slack")
+        assert "warning" not in hook
+
+
+def test_ssrf_guard_refuses_private_addresses_at_every_attempt(server_factory, receiver):
+    # Created while private receivers were allowed, sent after a restart without the flag: the
+    # guard at connect time (after DNS, so rebinding does not get around it) still refuses.
+    s = server_factory("--allow-private-webhooks", "--webhook-retry-base-ms", "100")
     p = s.create_project("guarded")
     hooks = [add_hook(s, p, url, "slack") for url in (
         receiver.url, f"http://[::ffff:127.0.0.1]:{receiver.port}/hook",
         f"http://0.0.0.0:{receiver.port}/hook", f"http://localhost:{receiver.port}/hook")]
+    s.stop()
+    s.extra_args = ["--webhook-retry-base-ms", "100"]
+    s.start()
     send_issue(s, p, "SsrfError")
     for hook in hooks:
         rows = s.wait_for(lambda: [r for r in deliveries(s, hook) if r["log"]], timeout=15)
@@ -335,8 +383,39 @@ def test_ssrf_guard_refuses_private_addresses(server_factory, receiver):
         assert a["outcome"] == "refused", a
         assert a["response_code"] is None and "refused" in a["error"]
         assert rows[0]["status"] in ("pending", "sending", "failed")
+        # three refusals in a row: the webhook shows as failing, with the reason
+        w = s.wait_for(lambda: (lambda w: w if w["failing"] else None)(webhook_row(s, p, hook)),
+                       timeout=15)
+        assert "refused" in w["last_error"] and w["last_outcome"] == "refused", w
+        assert w["last_attempt_at"].endswith("Z") and w["disabled"] is False
     time.sleep(1)
     assert receiver.count() == 0
+
+
+def test_failing_state_in_the_webhooks_list(server_factory, receiver):
+    s = server_factory(*FAST)
+    p = s.create_project("health")
+    hook = add_hook(s, p, receiver.url)
+    w = webhook_row(s, p, hook)
+    assert w["failing"] is False and w["last_error"] is None
+    assert w["last_attempt_at"] is None and w["last_outcome"] is None
+
+    # one failed attempt is not yet "failing"; three in a row are
+    receiver.script = [(500, {}), (500, {}), (500, {})]
+    send_issue(s, p, "HealthError")
+    s.wait_for(lambda: receiver.count() >= 1)
+    s.wait_for(lambda: webhook_row(s, p, hook)["last_outcome"] == "retry")
+    if receiver.count() == 1:
+        assert webhook_row(s, p, hook)["failing"] is False
+    w = s.wait_for(lambda: (lambda w: w if w["failing"] else None)(webhook_row(s, p, hook)),
+                   timeout=10)
+    assert w["last_error"].startswith("HTTP 500") and w["last_outcome"] == "retry", w
+    assert receiver.count() == 3
+
+    # the retry goes through: healthy again
+    w = s.wait_for(lambda: (lambda w: w if w["last_outcome"] == "delivered" else None)(
+        webhook_row(s, p, hook)), timeout=15)
+    assert w["failing"] is False and w["last_error"] is None and w["last_attempt_at"]
 
 
 def test_delivery_survives_kill9_exactly_once(server_factory):

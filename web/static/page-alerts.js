@@ -1,10 +1,18 @@
-// Alerts: firing and resolved, each linking to its worker or issue.
+// Alerts, each linking to its worker or issue. A state alert (memory leak) is firing, then
+// resolved; a new issue or a regression is a notification ("notified"), which never fires, so
+// the Firing view (the default) lists only what is wrong now.
 import { api, withQuery } from './api.js';
 import { fmt, h, mount } from './dom.js';
 import { link } from './app.js';
 import { workerHref } from './page-workers.js';
 
-const STATUSES = [['firing', 'Firing'], ['resolved', 'Resolved'], ['all', 'All']];
+const STATUSES = [['firing', 'Firing'], ['resolved', 'Resolved'], ['notified', 'Notifications'], ['all', 'All']];
+const EMPTY = {
+  firing: 'Nothing is firing. All quiet.',
+  resolved: 'No resolved alerts.',
+  notified: 'No notifications: new issues and regressions are listed here.',
+  all: 'No alerts.',
+};
 const KINDS = { memory_leak: 'Memory leak', new_issue: 'New issue', regression: 'Regression' };
 
 function alertRow(a, pid) {
@@ -15,12 +23,12 @@ function alertRow(a, pid) {
   return h('li', { class: ['alert-row', firing ? 'is-firing' : null] },
     h('div', { class: 'alert-main' },
       h('div', { class: 'issue-meta' },
-        h('span', { class: ['badge', firing ? 'status-firing' : 'status-resolved'] }, a.status),
+        h('span', { class: ['badge', `status-${a.status}`] }, a.status),
         h('span', { class: ['badge', `kind-${a.kind}`] }, KINDS[a.kind] || a.kind)),
       h('p', { class: 'alert-summary' }, a.summary || ''),
       target ? h('p', { class: 'alert-target' }, target) : null),
     h('div', { class: 'alert-times' },
-      h('div', null, h('span', { class: 'muted' }, 'Fired '), h('time', { datetime: a.fired_at, title: fmt.date(a.fired_at) }, fmt.ago(a.fired_at))),
+      h('div', null, h('span', { class: 'muted' }, a.status === 'notified' ? 'Sent ' : 'Fired '), h('time', { datetime: a.fired_at, title: fmt.date(a.fired_at) }, fmt.ago(a.fired_at))),
       a.resolved_at ? h('div', null, h('span', { class: 'muted' }, 'Resolved '),
         h('time', { datetime: a.resolved_at, title: fmt.date(a.resolved_at) }, fmt.ago(a.resolved_at))) : null));
 }
@@ -45,7 +53,7 @@ export async function render(ctx) {
       h('div', { class: 'field' }, h('label', { for: 'alert-kind' }, 'Kind'), kindSelect)),
     alerts.length
       ? h('div', { class: 'card card-flush' }, h('ol', { class: 'alert-list', 'aria-label': 'Alerts' }, alerts.map((a) => alertRow(a, pid))))
-      : h('div', { class: 'card empty' }, status === 'firing' ? 'Nothing is firing. All quiet.' : 'No alerts.'),
+      : h('div', { class: 'card empty' }, EMPTY[status]),
     r.next_cursor || cursor ? h('nav', { class: 'pager', 'aria-label': 'Pages' },
       cursor ? h('a', { class: 'btn', href: link(`/p/${pid}/alerts`, { status, kind }) }, '← First page') : h('span'),
       r.next_cursor ? h('a', { class: 'btn', rel: 'next', href: link(`/p/${pid}/alerts`, { status, kind, cursor: r.next_cursor }) }, 'Next →') : h('span')) : null);

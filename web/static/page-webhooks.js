@@ -1,4 +1,6 @@
-// Webhooks: add (Slack or generic signed JSON), remove, send a test, delivery history.
+// Webhooks: add (Slack or generic signed JSON), remove, send a test, delivery history. A card
+// shows a red "failing" badge and the last error while recent attempts fail (the list's
+// failing/last_error/last_attempt_at), and "disabled" once a 410 turned the webhook off.
 import { api } from './api.js';
 import { copyText, fmt, h, mount, toast } from './dom.js';
 
@@ -84,12 +86,21 @@ function webhookCard(wh, ctx) {
   const removeBtn = h('button', { type: 'button', class: 'btn btn-small btn-ghost-danger', onclick: askRemove }, 'Remove');
   mount(removeBox, removeBtn);
   const events = Array.isArray(wh.events) ? wh.events : [];
-  return h('li', { class: 'card webhook' },
+  const health = wh.disabled
+    ? h('span', { class: 'badge status-disabled', title: wh.disabled_reason || '' }, 'disabled')
+    : wh.failing ? h('span', { class: 'badge status-failing', title: wh.last_error || '' }, 'failing') : null;
+  const problem = wh.disabled ? wh.disabled_reason : wh.failing ? wh.last_error : null;
+  const problemAt = wh.disabled ? wh.disabled_at : wh.last_attempt_at;
+  return h('li', { class: ['card', 'webhook', wh.failing || wh.disabled ? 'is-failing' : null] },
     h('div', { class: 'webhook-head' },
       h('div', { class: 'webhook-info' },
         h('div', { class: 'issue-meta' }, h('span', { class: ['badge', `kind-${wh.kind}`] }, wh.kind === 'slack' ? 'Slack' : 'Generic'),
+          health,
           wh.created_at ? h('span', { class: 'muted' }, `added ${fmt.ago(wh.created_at)}`) : null),
         h('p', { class: 'webhook-url' }, h('code', null, wh.url)),
+        wh.failing || wh.disabled ? h('p', { class: 'webhook-error' },
+          h('strong', null, wh.disabled ? 'Disabled: ' : 'Last error: '), problem || 'unknown',
+          problemAt ? h('time', { class: 'muted', datetime: problemAt, title: fmt.date(problemAt) }, ` · ${fmt.ago(problemAt)}`) : null) : null,
         h('ul', { class: 'tags' }, events.map((e) => h('li', { class: 'tag' }, h('span', { class: 'tag-v' }, e))))),
       h('div', { class: 'btn-group' }, testBtn, historyBtn, removeBox)),
     history);
@@ -118,12 +129,14 @@ export async function render(ctx) {
       const created = await api('POST', `/projects/${pid}/webhooks`, { url: url.value.trim(), kind: kind.value, events });
       toast('Webhook added');
       await render(ctx);
-      if (created && created.secret) {
+      if (created && (created.secret || created.warning)) {
         const box = ctx.main.querySelector('.secret-box');
-        const code = h('code', null, created.secret);
-        mount(box, h('strong', null, 'Signing secret: '), code, ' ',
-          h('button', { type: 'button', class: 'btn btn-small', onclick: () => copyText(created.secret, code) }, 'Copy'),
-          h('p', { class: 'hint' }, 'Shown only now. Use it to verify the webhook-signature header of each delivery.'));
+        const code = created.secret ? h('code', null, created.secret) : null;
+        // warning: the host does not resolve now (kept; deliveries retry until it does)
+        mount(box, created.warning ? h('p', { class: 'form-warning' }, created.warning) : null,
+          code ? [h('strong', null, 'Signing secret: '), code, ' ',
+            h('button', { type: 'button', class: 'btn btn-small', onclick: () => copyText(created.secret, code) }, 'Copy'),
+            h('p', { class: 'hint' }, 'Shown only now. Use it to verify the webhook-signature header of each delivery.')] : null);
         box.hidden = false;
       }
     } catch (e) {
