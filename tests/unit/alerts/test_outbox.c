@@ -68,7 +68,8 @@ static int64_t fire(fixture *f, const char *kind, int64_t issue_id) {
                    issue_id,
                    time_wall(),
                    "summary",
-                   "{\"title\":\"boom\"}"};
+                   "{\"title\":\"boom\"}",
+                   NULL};
   int64_t id = 0;
   CHECK_EQ_INT(alerts_fire(f->tx, NULL, &a, &id), STORE_OK);
   CHECK(id > 0);

@@ -157,7 +157,7 @@ TEST(url_check_accepts_http_and_https) {
   };
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
     char why[200] = "";
-    int rc = webhook_msg_url_check(good[i], why, sizeof why);
+    int rc = webhook_msg_url_check(good[i], NULL, 0, why, sizeof why);
     if (rc != 0) fprintf(stderr, "  refused %s: %s\n", good[i], why);
     CHECK_EQ_INT(rc, 0);
   }
@@ -187,15 +187,15 @@ TEST(url_check_refuses) {
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     char why[200] = "";
-    int rc = webhook_msg_url_check(bad[i], why, sizeof why);
+    int rc = webhook_msg_url_check(bad[i], NULL, 0, why, sizeof why);
     if (rc != -1) fprintf(stderr, "  accepted \"%s\"\n", bad[i]);
     CHECK_EQ_INT(rc, -1);
     CHECK(strncmp(why, "url: ", 5) == 0);
   }
   char why[200] = "";
-  CHECK_EQ_INT(webhook_msg_url_check(NULL, why, sizeof why), -1);
+  CHECK_EQ_INT(webhook_msg_url_check(NULL, NULL, 0, why, sizeof why), -1);
   CHECK(strncmp(why, "url: ", 5) == 0);
-  CHECK_EQ_INT(webhook_msg_url_check("ftp://example.com/", why, sizeof why), -1);
+  CHECK_EQ_INT(webhook_msg_url_check("ftp://example.com/", NULL, 0, why, sizeof why), -1);
   CHECK(strstr(why, "http") != NULL);
 }
 
@@ -207,10 +207,10 @@ TEST(url_check_length_bound) {
   memset(url + strlen(head), 'a', 2048 - strlen(head));
   url[2048] = '\0';
   char why[200];
-  CHECK_EQ_INT(webhook_msg_url_check(url, why, sizeof why), 0);
+  CHECK_EQ_INT(webhook_msg_url_check(url, NULL, 0, why, sizeof why), 0);
   url[2048] = 'a';
   url[2049] = '\0';
-  CHECK_EQ_INT(webhook_msg_url_check(url, why, sizeof why), -1);
+  CHECK_EQ_INT(webhook_msg_url_check(url, NULL, 0, why, sizeof why), -1);
 }
 
 /* --- payloads -------------------------------------------------------------------------------- */

@@ -74,7 +74,8 @@ static void make_issues(void) {
                      i % 2 ? 0 : issue_id[i],
                      T0 + i,
                      "summary",
-                     "{}"};
+                     "{}",
+                     NULL};
     int64_t id;
     CHECK_EQ_INT(tx->ops->alert_insert(tx, &a, &id), STORE_OK);
   }
