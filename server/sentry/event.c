@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "util/crypto.h"
+#include "util/timefmt.h"
 
 #define TITLE_MAX        256  /* bytes of title/culprit text before "..." is appended */
 #define MESSAGE_MAX      8192 /* bytes kept of the formatted message for search */
@@ -900,73 +901,6 @@ bad:
   return -1;
 }
 
-/* Reads exactly k digits. */
-static bool digits(const char **p, const char *end, int k, int *out) {
-  int v = 0;
-  for (int i = 0; i < k; i++) {
-    if (*p >= end || !is_digit((unsigned char)**p)) return false;
-    v = v * 10 + (**p - '0');
-    (*p)++;
-  }
-  *out = v;
-  return true;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (civil-from-days inverted: shift the
- * year to start in March so the leap day is last, then count 400-year eras). */
-static long long days_from_civil(int y, int m, int d) {
-  y -= m <= 2;
-  long long era = (y >= 0 ? y : y - 399) / 400;
-  long long yoe = y - era * 400;
-  long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-/* RFC 3339 date-time ("T", "t" or " " between date and time; fraction optional; "Z", an
- * offset, or nothing meaning UTC). A bare date means midnight UTC. */
-static int parse_rfc3339(const char *s, size_t n, double *out) {
-  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const char *p = s, *end = s + n;
-  int y, mo, d, h = 0, mi = 0, se = 0;
-  double frac = 0;
-  if (!digits(&p, end, 4, &y) || p >= end || *p++ != '-' || !digits(&p, end, 2, &mo) || p >= end ||
-      *p++ != '-' || !digits(&p, end, 2, &d))
-    return -1;
-  if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return -1;
-  if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) return -1;
-  long offset = 0;
-  if (p < end) {
-    if (*p != 'T' && *p != 't' && *p != ' ') return -1;
-    p++;
-    if (!digits(&p, end, 2, &h) || p >= end || *p++ != ':' || !digits(&p, end, 2, &mi)) return -1;
-    if (p < end && *p == ':') {
-      p++;
-      if (!digits(&p, end, 2, &se)) return -1;
-      if (p < end && (*p == '.' || *p == ',')) {
-        p++;
-        double scale = 0.1;
-        if (p >= end || !is_digit((unsigned char)*p)) return -1;
-        for (; p < end && is_digit((unsigned char)*p); p++, scale /= 10) frac += (*p - '0') * scale;
-      }
-    }
-    if (h > 23 || mi > 59 || se > 60) return -1;
-    if (p < end && (*p == 'Z' || *p == 'z')) {
-      p++;
-    } else if (p < end && (*p == '+' || *p == '-')) {
-      int sign = *p++ == '-' ? -1 : 1, oh, om;
-      if (!digits(&p, end, 2, &oh)) return -1;
-      if (p < end && *p == ':') p++;
-      if (!digits(&p, end, 2, &om) || oh > 23 || om > 59) return -1;
-      offset = sign * (oh * 3600L + om * 60L);
-    }
-  }
-  if (p != end) return -1;
-  long long secs = days_from_civil(y, mo, d) * 86400LL + h * 3600LL + mi * 60LL + se - offset;
-  *out = (double)secs + frac;
-  return 0;
-}
-
 static int parse_timestamp(const jdom_val *v, double received_at, double *out, char *err,
                            size_t errlen) {
   double t;
@@ -979,7 +913,7 @@ static int parse_timestamp(const jdom_val *v, double received_at, double *out, c
   } else if (jdom_is_string(v)) {
     str s = jstr(v);
     char *endp = NULL;
-    if (parse_rfc3339(s.p, s.n, &t) < 0) {
+    if (time_parse_rfc3339(s.p, s.n, &t) < 0) {
       /* A few SDKs send Unix seconds as a string. */
       t = strtod(s.p, &endp);
       if (s.n == 0 || endp != s.p + s.n || !is_digit((unsigned char)s.p[0])) goto bad;
@@ -987,7 +921,7 @@ static int parse_timestamp(const jdom_val *v, double received_at, double *out, c
   } else {
     goto bad;
   }
-  if (!isfinite(t) || t < 0 || t >= 253402300800.0) goto bad; /* 1970 .. 9999 */
+  if (!isfinite(t) || t < 0 || t >= (double)TIME_MAX_UNIX) goto bad; /* 1970 .. 9999 */
   *out = t;
   return 0;
 bad:
