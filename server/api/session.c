@@ -10,6 +10,7 @@
 #include "core/app.h"
 #include "sentry/auth.h"
 #include "util/crypto.h"
+#include "util/hex.h"
 
 #define SESSION_MAX 256
 #define SESSION_TTL (7 * 24 * 3600.0)

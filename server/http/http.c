@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 
@@ -732,34 +733,6 @@ const char *http_header_get(const http_request *req, const char *name, size_t *l
   return NULL;
 }
 
-static int hexval(int ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-  return -1;
-}
-
-long http_percent_decode(const char *in, size_t len, char *out, size_t cap) {
-  size_t n = 0;
-  for (size_t i = 0; i < len; i++) {
-    int ch = (unsigned char)in[i];
-    if (ch == '%') {
-      if (i + 2 >= len) return -1;
-      int hi = hexval((unsigned char)in[i + 1]), lo = hexval((unsigned char)in[i + 2]);
-      if (hi < 0 || lo < 0) return -1;
-      ch = hi * 16 + lo;
-      if (ch == 0) return -1;
-      i += 2;
-    } else if (ch == '+') {
-      ch = ' ';
-    }
-    if (n + 1 >= cap) return -1;
-    out[n++] = (char)ch;
-  }
-  out[n] = '\0';
-  return (long)n;
-}
-
 long http_query_get(const http_request *req, const char *name, char *buf, size_t cap) {
   size_t nl = strlen(name);
   const char *q = req->query, *end = req->query + req->query_len;
@@ -770,7 +743,7 @@ long http_query_get(const http_request *req, const char *name, char *buf, size_t
     const char *kend = eq ? eq : amp;
     if ((size_t)(kend - q) == nl && memcmp(q, name, nl) == 0) {
       const char *v = eq ? eq + 1 : amp;
-      return http_percent_decode(v, (size_t)(amp - v), buf, cap);
+      return hex_percent_decode(v, (size_t)(amp - v), buf, cap, true);
     }
     q = amp + 1;
   }

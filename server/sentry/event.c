@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "util/crypto.h"
+#include "util/hex.h"
 #include "util/timefmt.h"
 
 #define TITLE_MAX        256  /* bytes of title/culprit text before "..." is appended */
@@ -32,9 +33,6 @@
 
 static bool is_digit(unsigned char c) {
   return c >= '0' && c <= '9';
-}
-static bool is_hex(unsigned char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 static bool is_alpha(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -210,28 +208,28 @@ static void g_finish(grouper *g, char out[65]) {
  * byte before s is not a word character. */
 static const char *match_variable(const char *s, size_t n, size_t *len) {
   const unsigned char *u = (const unsigned char *)s;
-  if (!is_hex(u[0])) return NULL;
+  if (hex_value(u[0]) < 0) return NULL;
   /* UUID: 8-4-4-4-12 hex digits. */
   if (n >= 36) {
     bool ok = true;
     for (size_t i = 0; i < 36 && ok; i++)
-      ok = (i == 8 || i == 13 || i == 18 || i == 23) ? u[i] == '-' : is_hex(u[i]);
+      ok = (i == 8 || i == 13 || i == 18 || i == 23) ? u[i] == '-' : hex_value(u[i]) >= 0;
     if (ok && (n == 36 || !is_word(u[36]))) {
       *len = 36;
       return "<uuid>";
     }
   }
   /* 0x-prefixed hex. */
-  if (u[0] == '0' && n > 2 && (u[1] == 'x' || u[1] == 'X') && is_hex(u[2])) {
+  if (u[0] == '0' && n > 2 && (u[1] == 'x' || u[1] == 'X') && hex_value(u[2]) >= 0) {
     size_t i = 2;
-    while (i < n && is_hex(u[i])) i++;
+    while (i < n && hex_value(u[i]) >= 0) i++;
     *len = i;
     return "<hex>";
   }
   /* A whole word of 8+ hex digits mixing letters and digits: hashes, object ids. */
   size_t i = 0;
   bool letter = false, digit = false;
-  while (i < n && is_hex(u[i])) {
+  while (i < n && hex_value(u[i]) >= 0) {
     if (is_digit(u[i]))
       digit = true;
     else
@@ -305,7 +303,7 @@ static void g_filename(grouper *g, const char *s, size_t n) {
     if (i == 0 || !is_word((unsigned char)s[i - 1])) {
       size_t j = i;
       bool letter = false, digit = false;
-      while (j < n && is_hex((unsigned char)s[j])) {
+      while (j < n && hex_value((unsigned char)s[j]) >= 0) {
         if (is_digit((unsigned char)s[j]))
           digit = true;
         else
@@ -883,20 +881,7 @@ static int parse_event_id(const jdom_val *v, char out[33], char *err, size_t err
     return 0;
   }
   str s = jstr(v);
-  bool dashed = s.n == 36;
-  if (!jdom_is_string(v) || (s.n != 32 && !dashed)) goto bad;
-  size_t o = 0;
-  for (size_t i = 0; i < s.n; i++) {
-    if (dashed && (i == 8 || i == 13 || i == 18 || i == 23)) {
-      if (s.p[i] != '-') goto bad;
-      continue;
-    }
-    if (!is_hex((unsigned char)s.p[i])) goto bad;
-    out[o++] = lower(s.p[i]);
-  }
-  out[o] = '\0';
-  return 0;
-bad:
+  if (jdom_is_string(v) && hex_event_id(s.p, s.n, out, NULL) == 0) return 0;
   set_err(err, errlen, "event_id", "must be 32 hex digits or a UUID");
   return -1;
 }

@@ -10,11 +10,11 @@
 #include <string.h>
 
 #include "sentry/auth.h"
-#include "util/crypto.h"
 #include "http/decode.h"
 #include "sentry/envelope.h"
 #include "sentry/event.h"
 #include "sqlite/events_store.h"
+#include "util/hex.h"
 #include "util/jdom.h"
 #include "util/log.h"
 #include "util/timefmt.h"
@@ -68,30 +68,6 @@ static void respond_auth_failure(app *a, http_conn *c) {
   /* One answer for a missing key, a wrong key and another project's key. */
   http_respond_error(c, 401, "X-Sentry-Error: invalid or missing sentry_key for this project\r\n",
                      "invalid or missing sentry_key for this project");
-}
-
-static int hex_to_16(const char *hex, uint8_t out[16]) {
-  for (int i = 0; i < 16; i++) {
-    int hi = hex[2 * i], lo = hex[2 * i + 1];
-    hi = hi <= '9' ? hi - '0' : (hi | 32) - 'a' + 10;
-    lo = lo <= '9' ? lo - '0' : (lo | 32) - 'a' + 10;
-    if (hi < 0 || hi > 15 || lo < 0 || lo > 15) return -1;
-    out[i] = (uint8_t)(hi * 16 + lo);
-  }
-  return 0;
-}
-
-/* Accepts 32 hex digits or a dashed UUID; writes 32 lowercase hex digits. */
-static int normalise_event_id(const char *in, char out[33]) {
-  size_t n = 0;
-  for (const char *p = in; *p; p++) {
-    if (*p == '-') continue;
-    char ch = (char)(*p | 32);
-    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')) || n == 32) return -1;
-    out[n++] = ch;
-  }
-  out[n] = '\0';
-  return n == 32 ? 0 : -1;
 }
 
 static char *dup_or_null(const char *s) {
@@ -266,7 +242,7 @@ static int parse_event(ingest_job *j, jdom_doc *arena, const char *payload, size
   }
   it->payload = payload;
   it->len = len;
-  hex_to_16(it->ev.event_id, it->event_id);
+  hex_event_id(it->ev.event_id, 32, NULL, it->event_id);
   it->has_event_id = 1;
   if (!j->response_id[0]) memcpy(j->response_id, it->ev.event_id, 33);
   return 0;
@@ -289,16 +265,17 @@ static int parse_transaction(ingest_job *j, jdom_doc *arena, const char *payload
   const jdom_val *doc = load_object(j->a, arena, payload, len, NULL, 0, what, err, errlen);
   if (!doc) return -1;
   char id[33];
-  const char *eid = jdom_str(jdom_get(doc, "event_id"));
-  if (!eid || normalise_event_id(eid, id)) {
-    snprintf(err, errlen, "%s: event_id must be 32 hex digits", what);
+  uint8_t raw[16];
+  const jdom_val *eid = jdom_get(doc, "event_id");
+  if (!jdom_is_string(eid) || hex_event_id(eid->u.s, eid->n, id, raw)) {
+    snprintf(err, errlen, "%s: event_id must be 32 hex digits or a UUID", what);
     return -1;
   }
   ingest_item *it = add_item(j, IT_TRANSACTION);
   if (!it) {
     return -1;
   }
-  hex_to_16(id, it->event_id);
+  memcpy(it->event_id, raw, 16);
   it->has_event_id = 1;
   it->payload = payload;
   it->len = len;
@@ -400,6 +377,7 @@ static int parse_client_report(ingest_job *j, jdom_doc *arena, const char *paylo
   return 0;
 }
 
+/* env_event_id (may be NULL) is the envelope's, already normalised. */
 static void parse_attachment(ingest_job *j, const envelope_item *ei, const char *env_event_id) {
   if (ei->len > j->a->cfg->max_attachment_bytes) {
     j->a->counters.items_skipped++;
@@ -411,11 +389,8 @@ static void parse_attachment(ingest_job *j, const envelope_item *ei, const char 
   it->len = ei->len;
   it->s[0] = strdup(str_or(jdom_get(ei->header, "filename"), "attachment"));
   it->s[1] = dup_or_null(jdom_str(jdom_get(ei->header, "content_type")));
-  char id[33];
-  if (env_event_id && normalise_event_id(env_event_id, id) == 0) {
-    hex_to_16(id, it->event_id);
+  if (env_event_id && hex_event_id(env_event_id, strlen(env_event_id), NULL, it->event_id) == 0)
     it->has_event_id = 1;
-  }
 }
 
 /* --- the writer side ----------------------------------------------------------------------- */
@@ -593,9 +568,10 @@ void ingest_envelope(app *a, http_conn *c, http_request *req, const route_params
       return;
     }
   }
-  const char *header_id = jdom_str(jdom_get(env.header, "event_id"));
+  const jdom_val *header_id = jdom_get(env.header, "event_id");
   char hid[33] = "";
-  if (header_id && normalise_event_id(header_id, hid) == 0) memcpy(j->response_id, hid, 33);
+  if (jdom_is_string(header_id) && hex_event_id(header_id->u.s, header_id->n, hid, NULL) == 0)
+    memcpy(j->response_id, hid, 33);
   int rc = 0;
   jdom_doc *arena = &env.arena; /* the payloads' trees go with the headers' */
   for (size_t i = 0; i < env.n_items && rc == 0; i++) {

@@ -1,5 +1,5 @@
-/* crypto: SHA-256 (FIPS 180-4 section 6.2), HMAC-SHA256 (RFC 2104), lowercase hex and
- * standard base64 (RFC 4648 section 4), and random bytes from getrandom(2).
+/* crypto: SHA-256 (FIPS 180-4 section 6.2), HMAC-SHA256 (RFC 2104), standard base64
+ * (RFC 4648 section 4), and random bytes from getrandom(2).
  * Pure and thread-safe: no global state; every function works on caller-owned memory.
  * Written from the specifications; the SHA-256 constants are the first 32 bits of the
  * fractional parts of the cube roots (K) and square roots (H0) of the first primes.
@@ -147,15 +147,6 @@ void hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
   sha256_final(&c, out);
   memset(k0, 0, sizeof k0);
   memset(pad, 0, sizeof pad);
-}
-
-void hex_encode(const uint8_t *in, size_t len, char *out) {
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < len; i++) {
-    out[2 * i] = digits[in[i] >> 4];
-    out[2 * i + 1] = digits[in[i] & 15];
-  }
-  out[2 * len] = '\0';
 }
 
 static const char b64_alphabet[] =

@@ -1,9 +1,13 @@
-/* crypto: SHA-256, HMAC-SHA256, base64 and hex helpers, and random bytes from the kernel.
- * Written from FIPS 180-4 / RFC 2104 / RFC 4648; pure and thread-safe (random uses getrandom). */
+/* crypto: SHA-256, HMAC-SHA256, base64, and random bytes from the kernel. Hex lives in
+ * util/hex.h. Written from FIPS 180-4 / RFC 2104 / RFC 4648; pure and thread-safe (random uses
+ * getrandom). */
 #ifndef SLUICE_CRYPTO_H
 #define SLUICE_CRYPTO_H
 #include <stddef.h>
 #include <stdint.h>
+
+/* For main.c and api.c until they include util/hex.h for hex_encode themselves. */
+#include "util/hex.h"
 
 typedef struct sha256_ctx {
   uint32_t state[8];
@@ -18,8 +22,6 @@ void sha256_final(sha256_ctx *c, uint8_t out[32]);
 void sha256(const void *data, size_t len, uint8_t out[32]);
 void hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen, uint8_t out[32]);
 
-/* Writes 2*len lowercase hex digits and a NUL into out. */
-void hex_encode(const uint8_t *in, size_t len, char *out);
 /* Standard base64 with padding; out must hold 4*((len+2)/3)+1 bytes. Returns chars written. */
 size_t base64_encode(const uint8_t *in, size_t len, char *out);
 /* Decodes standard base64 (padding optional). Returns bytes written or -1 on bad input or when
