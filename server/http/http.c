@@ -12,13 +12,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "util/container.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/timefmt.h"
-
-#ifndef container_of
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-#endif
 
 #define READ_BUF         65536
 #define BODY_PRESIZE_MAX 65536 /* bodies announced up to this size get their buffer at once */

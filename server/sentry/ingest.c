@@ -14,6 +14,7 @@
 #include "sentry/envelope.h"
 #include "sentry/event.h"
 #include "sqlite/events_store.h"
+#include "util/container.h"
 #include "util/hex.h"
 #include "util/jdom.h"
 #include "util/log.h"
