@@ -116,6 +116,10 @@ struct http_server {
   http_conn *conns;
   size_t n_conns;
   int listening, shutting_down;
+  uv_tcp_t spare;    /* accepts, to close at once, a connection there was no memory for */
+  int spare_busy;    /* spare is open or closing */
+  int accept_paused; /* a connection waits in libuv until spare is free (see refuse_nomem) */
+  int nomem_logged;  /* the current run of refusals for want of memory was logged */
   void (*on_closed)(http_server *s);
   char read_buf[READ_BUF]; /* shared: input is consumed synchronously in the read callback */
   int read_buf_used;
@@ -386,6 +390,14 @@ static int on_message_complete(llhttp_t *p) {
 
 /* --- connection lifecycle ---------------------------------------------------------------- */
 
+/* Calls on_closed once a shutdown has nothing left open: listener, connections, spare. */
+static void maybe_closed(http_server *s) {
+  if (!s->shutting_down || s->listening || s->n_conns || s->spare_busy || !s->on_closed) return;
+  void (*cb)(http_server *) = s->on_closed;
+  s->on_closed = NULL;
+  cb(s);
+}
+
 static void on_handle_closed(uv_handle_t *h) {
   http_conn *c = h->data;
   if (--c->handles_open > 0) return;
@@ -396,11 +408,7 @@ static void on_handle_closed(uv_handle_t *h) {
   free(c->pending);
   free(c->headers);
   free(c);
-  if (s->shutting_down && s->n_conns == 0 && !s->listening && s->on_closed) {
-    void (*cb)(http_server *) = s->on_closed;
-    s->on_closed = NULL;
-    cb(s);
-  }
+  maybe_closed(s);
 }
 
 static void conn_close(http_conn *c) {
@@ -534,6 +542,40 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   process_input(c, buf->base, (size_t)nread);
 }
 
+static void on_connection(uv_stream_t *listener, int status);
+
+static void on_spare_closed(uv_handle_t *h) {
+  http_server *s = h->data;
+  s->spare_busy = 0;
+  if (s->accept_paused && !s->shutting_down) {
+    s->accept_paused = 0;
+    on_connection((uv_stream_t *)&s->listener, 0); /* the one that waited */
+  }
+  maybe_closed(s);
+}
+
+/* No memory for a connection: accept it into the spare handle and close it at once. Not
+ * accepting is no option, because libuv stops watching the listener while an accepted socket
+ * waits for uv_accept. While the spare is still closing from the previous refusal (a burst
+ * in one loop iteration), the socket does wait in libuv, and on_spare_closed comes back for
+ * it in the same iteration; uv_accept then starts the listener again. */
+static void refuse_nomem(http_server *s) {
+  s->stats.connections_refused++;
+  if (!s->nomem_logged)
+    log_warn("out of memory for a new connection; closing such connections until memory is back",
+             NULL);
+  s->nomem_logged = 1;
+  if (s->spare_busy) {
+    s->accept_paused = 1;
+    return;
+  }
+  s->spare_busy = 1;
+  uv_tcp_init(s->loop, &s->spare);
+  s->spare.data = s;
+  (void)uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&s->spare);
+  uv_close((uv_handle_t *)&s->spare, on_spare_closed);
+}
+
 static void on_connection(uv_stream_t *listener, int status) {
   http_server *s = listener->data;
   if (status < 0) {
@@ -541,7 +583,11 @@ static void on_connection(uv_stream_t *listener, int status) {
     return;
   }
   http_conn *c = calloc(1, sizeof *c);
-  if (!c) return;
+  if (!c) {
+    refuse_nomem(s);
+    return;
+  }
+  s->nomem_logged = 0;
   c->srv = s;
   uv_tcp_init(s->loop, &c->tcp);
   c->tcp.data = c;
@@ -806,11 +852,7 @@ int http_server_listen(http_server *s, const char *host, int port) {
 static void on_listener_closed(uv_handle_t *h) {
   http_server *s = h->data;
   s->listening = 0;
-  if (s->n_conns == 0 && s->on_closed) {
-    void (*cb)(http_server *) = s->on_closed;
-    s->on_closed = NULL;
-    cb(s);
-  }
+  maybe_closed(s);
 }
 
 void http_server_shutdown(http_server *s, void (*on_closed)(http_server *s)) {
@@ -823,12 +865,10 @@ void http_server_shutdown(http_server *s, void (*on_closed)(http_server *s)) {
     else if (c->state != CONN_BUSY)
       c->want_close = 1;
   }
-  if (s->listening) {
+  if (s->listening)
     uv_close((uv_handle_t *)&s->listener, on_listener_closed);
-  } else if (s->n_conns == 0 && on_closed) {
-    s->on_closed = NULL;
-    on_closed(s);
-  }
+  else
+    maybe_closed(s);
 }
 
 void http_server_free(http_server *s) {
