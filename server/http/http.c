@@ -1,6 +1,8 @@
 /* http: connection state machine over llhttp (strict: no lenient flags, so Content-Length
  * with Transfer-Encoding, duplicate Content-Length and bare LF framing are 400s). Loop thread
  * only. Every buffer is bounded by http_limits; going past a bound answers 413/431 and closes.
+ * Running out of memory answers 503 with Retry-After, or closes unanswered; it never stops the
+ * listener (see refuse_nomem).
  * A connection is freed only in its close callback, and never while a handler holds it
  * (busy): a client that disconnects mid-request only marks it for closing. */
 #include "http/http.h"
@@ -144,14 +146,17 @@ static int fail(http_conn *c, int status, const char *detail) {
   return HPE_USER;
 }
 
-static int head_append(http_conn *c, const char *at, size_t len) {
-  if (c->head_len + len > c->srv->lim.max_header_bytes) return -1;
+/* Appends to the request head. Past max_header_bytes the request fails with status and
+ * detail (414 for the request line, 431 for headers); out of memory fails it with 503.
+ * Returns 0, or HPE_USER after fail(). */
+static int head_append(http_conn *c, const char *at, size_t len, int status, const char *detail) {
+  if (c->head_len + len > c->srv->lim.max_header_bytes) return fail(c, status, detail);
   if (c->head_len + len + 1 > c->head_cap) {
     size_t cap = c->head_cap ? c->head_cap : 1024;
     while (cap < c->head_len + len + 1) cap *= 2;
     if (cap > c->srv->lim.max_header_bytes + 1) cap = c->srv->lim.max_header_bytes + 1;
     char *nb = realloc(c->head, cap);
-    if (!nb) return -1;
+    if (!nb) return fail(c, 503, "out of memory");
     c->head = nb;
     c->head_cap = cap;
   }
@@ -177,14 +182,14 @@ static int on_message_begin(llhttp_t *p) {
 static int on_url(llhttp_t *p, const char *at, size_t len) {
   http_conn *c = parser_conn(p);
   if (c->url_len == 0) c->url_off = (uint32_t)c->head_len;
-  if (head_append(c, at, len)) return fail(c, 414, "request line too long");
+  if (head_append(c, at, len, 414, "request line too long")) return HPE_USER;
   c->url_len += (uint32_t)len;
   return 0;
 }
 
 static int on_url_complete(llhttp_t *p) {
   http_conn *c = parser_conn(p);
-  if (head_append(c, "", 1)) return fail(c, 414, "request line too long"); /* NUL */
+  if (head_append(c, "", 1, 414, "request line too long")) return HPE_USER; /* NUL */
   return 0;
 }
 
@@ -206,7 +211,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len) {
     h->value_off = 0;
     c->in_value = 0;
   }
-  if (head_append(c, at, len)) return fail(c, 431, "request headers too large");
+  if (head_append(c, at, len, 431, "request headers too large")) return HPE_USER;
   c->spans[c->n_spans - 1].name_len += (uint32_t)len;
   return 0;
 }
@@ -223,11 +228,11 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
   c->value_at_end = at + len == c->exec_end;
   hdr_span *h = &c->spans[c->n_spans - 1];
   if (!c->in_value) {
-    if (head_append(c, "", 1)) return fail(c, 431, "request headers too large"); /* end name */
+    if (head_append(c, "", 1, 431, "request headers too large")) return HPE_USER; /* end name */
     h->value_off = (uint32_t)c->head_len;
     c->in_value = 1;
   }
-  if (head_append(c, at, len)) return fail(c, 431, "request headers too large");
+  if (head_append(c, at, len, 431, "request headers too large")) return HPE_USER;
   h->value_len += (uint32_t)len;
   return 0;
 }
@@ -237,12 +242,12 @@ static int on_header_value_complete(llhttp_t *p) {
   if (c->state == CONN_BODY) return 0;
   if (!c->in_value) { /* empty value: no on_header_value call */
     hdr_span *h = &c->spans[c->n_spans - 1];
-    if (head_append(c, "", 1)) return fail(c, 431, "request headers too large");
+    if (head_append(c, "", 1, 431, "request headers too large")) return HPE_USER;
     h->value_off = (uint32_t)c->head_len;
     h->value_len = 0;
     c->in_value = 1;
   }
-  if (head_append(c, "", 1)) return fail(c, 431, "request headers too large");
+  if (head_append(c, "", 1, 431, "request headers too large")) return HPE_USER;
   return 0;
 }
 
@@ -478,7 +483,8 @@ static void respond_parse_error(http_conn *c, llhttp_errno_t err) {
   c->state = CONN_BUSY;
   char msg[256];
   snprintf(msg, sizeof msg, "malformed HTTP request: %s", detail ? detail : "parse error");
-  http_respond_error(c, status, NULL, ours ? detail : msg);
+  /* 503 is our own "out of memory": the client may send the request again. */
+  http_respond_error(c, status, status == 503 ? "Retry-After: 1\r\n" : NULL, ours ? detail : msg);
 }
 
 /* Feeds bytes to the parser, one request at a time. A request answered synchronously lets
@@ -662,8 +668,11 @@ static void after_response(http_conn *c, int close_after) {
     uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
 }
 
+/* Queues the response. The body is either copied behind the head into the one buffer (copy),
+ * or written from where it is and then freed when owned is set. With no memory for the head
+ * the connection closes without an answer, which a client must take as "not done". */
 static void respond(http_conn *c, int status, const char *ctype, const char *extra,
-                    const void *body, size_t len, char *owned) {
+                    const void *body, size_t len, char *owned, bool copy) {
   if (c->state != CONN_BUSY) { /* a handler answering twice is a bug */
     log_error("response on a connection without a request", "status=%d", status);
     free(owned);
@@ -683,7 +692,7 @@ static void respond(http_conn *c, int status, const char *ctype, const char *ext
       "Access-Control-Allow-Origin: *\r\n"
       "Access-Control-Expose-Headers: x-sentry-error, x-sentry-rate-limits, retry-after\r\n";
   size_t head_cap = 512 + (extra ? strlen(extra) : 0);
-  char *head = malloc(head_cap);
+  char *head = malloc(head_cap + (copy ? len : 0));
   write_req *wr = calloc(1, sizeof *wr);
   if (!head || !wr) {
     free(head);
@@ -702,10 +711,16 @@ static void respond(http_conn *c, int status, const char *ctype, const char *ext
   wr->head = head;
   wr->body_owned = owned;
   wr->close_after = close_after;
-  uv_buf_t bufs[2] = {uv_buf_init(head, (unsigned)n), uv_buf_init((char *)body, (unsigned)len)};
   /* HEAD: the same head (Content-Length of the body a GET would get), no body. */
   int with_body = len > 0 && c->req.method != HTTP_HEAD;
-  int rc = uv_write(&wr->req, (uv_stream_t *)&c->tcp, bufs, with_body ? 2 : 1, on_written);
+  uv_buf_t bufs[2] = {uv_buf_init(head, (unsigned)n), uv_buf_init((char *)body, (unsigned)len)};
+  unsigned nbufs = with_body ? 2 : 1;
+  if (copy && with_body) {
+    memcpy(head + n, body, len);
+    bufs[0].len += len;
+    nbufs = 1;
+  }
+  int rc = uv_write(&wr->req, (uv_stream_t *)&c->tcp, bufs, nbufs, on_written);
   c->state = CONN_IDLE; /* no longer busy; on_written may close */
   if (rc != 0) {
     free(head);
@@ -725,25 +740,17 @@ static void respond(http_conn *c, int status, const char *ctype, const char *ext
 
 void http_respond(http_conn *c, int status, const char *ctype, const char *extra, const void *body,
                   size_t len) {
-  char *copy = NULL;
-  if (len) {
-    copy = malloc(len);
-    if (copy)
-      memcpy(copy, body, len);
-    else
-      len = 0;
-  }
-  respond(c, status, ctype, extra, copy, len, copy);
+  respond(c, status, ctype, extra, body, len, NULL, true);
 }
 
 void http_respond_take(http_conn *c, int status, const char *ctype, const char *extra, char *body,
                        size_t len) {
-  respond(c, status, ctype, extra, body, len, body);
+  respond(c, status, ctype, extra, body, len, body, false);
 }
 
 void http_respond_static(http_conn *c, int status, const char *ctype, const char *extra,
                          const void *body, size_t len) {
-  respond(c, status, ctype, extra, body, len, NULL);
+  respond(c, status, ctype, extra, body, len, NULL, false);
 }
 
 void http_respond_error(http_conn *c, int status, const char *extra, const char *detail) {

@@ -11,9 +11,11 @@
 #include "http/assets.h"
 
 typedef struct gz_entry {
-  unsigned char *data; /* gzip bytes, NULL until made; (void*)1 when not worth it */
+  unsigned char *data; /* gzip bytes, NULL until made; NOT_SMALLER when not worth it */
   size_t len;
 } gz_entry;
+
+#define NOT_SMALLER ((unsigned char *)1) /* gz_entry.data of an asset gzip does not shrink */
 
 static gz_entry *gz_cache; /* sluice_assets_count entries */
 
@@ -30,9 +32,12 @@ static const gz_entry *gzipped(const asset *as) {
   if (!gz_cache) gz_cache = calloc(sluice_assets_count ? sluice_assets_count : 1, sizeof *gz_cache);
   if (!gz_cache) return NULL;
   gz_entry *e = &gz_cache[idx];
-  if (e->data) return e->data == (void *)1 ? NULL : e;
-  e->data = (void *)1;
-  if (as->len < 256) return NULL;
+  if (e->data) return e->data == NOT_SMALLER ? NULL : e;
+  if (as->len < 256) {
+    e->data = NOT_SMALLER;
+    return NULL;
+  }
+  /* Out of memory here only means this answer goes out uncompressed; the next one tries again. */
   z_stream zs;
   memset(&zs, 0, sizeof zs);
   if (deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
@@ -51,6 +56,7 @@ static const gz_entry *gzipped(const asset *as) {
   deflateEnd(&zs);
   if (rc != Z_STREAM_END || len >= as->len) {
     free(out);
+    e->data = NOT_SMALLER;
     return NULL;
   }
   e->data = out;
@@ -114,7 +120,7 @@ void static_files_get(app *a, http_conn *c, http_request *req, const route_param
   if (a->cfg->web_root[0]) {
     disk_read *r = calloc(1, sizeof *r);
     if (!r) {
-      http_respond_error(c, 503, NULL, "out of memory");
+      http_respond_error(c, 503, "Retry-After: 1\r\n", "out of memory");
       return;
     }
     r->c = c;
@@ -122,7 +128,7 @@ void static_files_get(app *a, http_conn *c, http_request *req, const route_param
     snprintf(r->path, sizeof r->path, "%s%s", a->cfg->web_root, as->path);
     if (uv_queue_work(a->loop, &r->work, disk_work, disk_done) != 0) {
       free(r);
-      http_respond_error(c, 503, NULL, "server busy");
+      http_respond_error(c, 503, "Retry-After: 1\r\n", "server busy");
     }
     return;
   }
@@ -159,7 +165,7 @@ void static_files_get(app *a, http_conn *c, http_request *req, const route_param
 void static_files_free(void) {
   if (!gz_cache) return;
   for (size_t i = 0; i < sluice_assets_count; i++) {
-    if (gz_cache[i].data && gz_cache[i].data != (void *)1) free(gz_cache[i].data);
+    if (gz_cache[i].data != NOT_SMALLER) free(gz_cache[i].data);
   }
   free(gz_cache);
   gz_cache = NULL;
