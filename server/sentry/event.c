@@ -873,7 +873,7 @@ static int parse_event_id(const jdom_val *v, char out[33], char *err, size_t err
     uint8_t r[16];
     if (random_bytes(r, sizeof r) < 0) {
       set_err(err, errlen, "event_id", "cannot generate a random id");
-      return -1;
+      return EVENT_ENOMEM;
     }
     r[6] = (uint8_t)((r[6] & 0x0f) | 0x40); /* a version-4 UUID, like the SDKs make */
     r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
@@ -960,7 +960,7 @@ static int parse_tag(const jdom_val *ev, const char *key, char **out, char *err,
   *out = dup_cut(s.p, s.n, TAG_MAX);
   if (!*out) {
     set_err(err, errlen, key, "out of memory");
-    return -1;
+    return EVENT_ENOMEM;
   }
   return 0;
 }
@@ -996,12 +996,13 @@ const size_t event_skip_keys_n = sizeof event_skip_keys / sizeof event_skip_keys
 int event_normalize(const jdom_val *event, const char *fallback_id, double received_at,
                     event_info *out, char *err, size_t errlen) {
   facts fx;
+  int rc;
   memset(out, 0, sizeof *out);
   memset(&fx, 0, sizeof fx);
   if (err && errlen) err[0] = '\0';
   if (!jdom_is_object(event)) {
     set_err(err, errlen, "event", "must be a JSON object");
-    return -1;
+    return EVENT_EINVAL;
   }
   const jdom_val *id = jdom_get(event, "event_id");
   jdom_val fallback;
@@ -1010,21 +1011,24 @@ int event_normalize(const jdom_val *event, const char *fallback_id, double recei
         (jdom_val){.type = JDOM_STRING, .n = (uint32_t)strlen(fallback_id), .u.s = fallback_id};
     id = &fallback;
   }
-  if (parse_event_id(jdom_is_null(id) ? NULL : id, out->event_id, err, errlen) < 0 ||
-      parse_timestamp(get(event, "timestamp"), received_at, &out->timestamp, err, errlen) < 0 ||
-      parse_level(get(event, "level"), out->level, err, errlen) < 0 ||
-      check_exceptions(event, &fx, err, errlen) < 0 || check_message(event, &fx, err, errlen) < 0)
+  const jdom_val *ts = get(event, "timestamp");
+  if ((rc = parse_event_id(jdom_is_null(id) ? NULL : id, out->event_id, err, errlen)) < 0 ||
+      (rc = parse_timestamp(ts, received_at, &out->timestamp, err, errlen)) < 0 ||
+      (rc = parse_level(get(event, "level"), out->level, err, errlen)) < 0 ||
+      (rc = check_exceptions(event, &fx, err, errlen)) < 0 ||
+      (rc = check_message(event, &fx, err, errlen)) < 0)
     goto fail;
 
   const jdom_val *st = get(event, "stacktrace");
   size_t frames = 0;
-  if (check_stack(st, "stacktrace", &frames, &fx.n_stack_in_app, err, errlen) < 0) goto fail;
+  rc = check_stack(st, "stacktrace", &frames, &fx.n_stack_in_app, err, errlen);
+  if (rc < 0) goto fail;
   fx.stack = frames ? stack_frames(st) : NULL;
   if (!fx.exc_usable && !fx.has_message && !fx.stack) fx.threads = threads_frames(event);
 
-  if (compute_fingerprint(event, &fx, out->fingerprint, err, errlen) < 0) goto fail;
-  if (parse_tag(event, "release", &out->release, err, errlen) < 0 ||
-      parse_tag(event, "environment", &out->environment, err, errlen) < 0)
+  if ((rc = compute_fingerprint(event, &fx, out->fingerprint, err, errlen)) < 0 ||
+      (rc = parse_tag(event, "release", &out->release, err, errlen)) < 0 ||
+      (rc = parse_tag(event, "environment", &out->environment, err, errlen)) < 0)
     goto fail;
 
   out->message = make_message(&fx);
@@ -1032,12 +1036,13 @@ int event_normalize(const jdom_val *event, const char *fallback_id, double recei
   out->culprit = make_culprit(event, &fx);
   if (!out->message || !out->title || !out->culprit) {
     set_err(err, errlen, "event", "out of memory");
+    rc = EVENT_ENOMEM;
     goto fail;
   }
-  return 0;
+  return EVENT_OK;
 fail:
   event_info_free(out);
-  return -1;
+  return rc;
 }
 
 void event_info_free(event_info *info) {
