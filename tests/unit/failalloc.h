@@ -1,5 +1,5 @@
 /* failalloc: allocation failures on demand, for the unit tests that tests/CMakeLists.txt links
- * with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup (FAILALLOC_TESTS). Only
+ * with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup (WRAP_<test>). Only
  * calls made from sluice's own objects go through the wrappers: libc, libuv, SQLite and zlib
  * allocate as usual. Include it from exactly one file per test executable. Production code
  * has no injection hook of any kind. */
