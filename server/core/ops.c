@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "http/router.h"
+#include "util/container.h"
 
 #define MAX_METRIC_FNS 8
 static ops_metrics_fn extra_fns[MAX_METRIC_FNS];
