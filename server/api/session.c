@@ -11,6 +11,7 @@
 #include "sentry/auth.h"
 #include "util/crypto.h"
 #include "util/hex.h"
+#include "util/timefmt.h"
 
 #define SESSION_MAX 256
 #define SESSION_TTL (7 * 24 * 3600.0)
@@ -60,7 +61,7 @@ static session *find(app *a, const http_request *req) {
   if (cookie_value(req, id)) return NULL;
   session_table *t = table(a);
   if (!t) return NULL;
-  double now = app_now();
+  double now = time_wall();
   session *found = NULL;
   for (size_t i = 0; i < t->n; i++) {
     if (auth_equal_ct(t->s[i].id, 64, id, 64) && t->s[i].expires > now) found = &t->s[i];
@@ -115,7 +116,7 @@ void session_handle_create(app *a, http_conn *c, http_request *req) {
   }
   session *s = &t->s[t->n++];
   *s = fresh;
-  s->expires = app_now() + SESSION_TTL;
+  s->expires = time_wall() + SESSION_TTL;
   char headers[256];
   snprintf(headers, sizeof headers,
            "Set-Cookie: " COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d\r\n"
