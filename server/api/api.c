@@ -362,7 +362,7 @@ void api_project_create(app *a, http_conn *c, http_request *req, const route_par
     uint8_t raw[16];
     if (random_bytes(raw, sizeof raw)) {
       free(w);
-      http_respond_error(c, 503, NULL, "no randomness available");
+      http_respond_error(c, 503, "Retry-After: 1\r\n", "no randomness available");
       return;
     }
     hex_encode(raw, sizeof raw, w->key);
@@ -621,8 +621,9 @@ void api_event_get(app *a, http_conn *c, http_request *req, const route_params *
   if (api_param_project(a, c, p, &id)) return;
   char text[64];
   uint8_t raw[16];
-  if (route_param_str(p, 1, text, sizeof text) < 0 || hex_event_id(text, strlen(text), NULL, raw)) {
-    http_respond_error(c, 404, NULL, "event not found (event ids are 32 hex digits)");
+  long n = route_param_str(p, 1, text, sizeof text);
+  if (n < 0 || hex_event_id(text, (size_t)n, NULL, raw) != 0) {
+    http_respond_error(c, 404, NULL, "event not found (event ids are 32 hex digits or a UUID)");
     return;
   }
   issue_read *q = api_read_new(c, sizeof *q, "event", q_event);

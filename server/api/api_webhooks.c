@@ -200,7 +200,7 @@ void webhooks_create(app *a, http_conn *c, http_request *req, const route_params
       if (random_bytes(raw, sizeof raw)) {
         json_decref(doc);
         free(j);
-        http_respond_error(c, 503, NULL, "no randomness available");
+        http_respond_error(c, 503, "Retry-After: 1\r\n", "no randomness available");
         return;
       }
       base64_encode(raw, sizeof raw, b64);

@@ -78,10 +78,13 @@ int session_check(app *a, const http_request *req) {
   return tok && auth_equal_ct(tok, len, s->csrf, 64);
 }
 
-static void new_token(char out[65]) {
+/* A fresh 256-bit secret as hex. Returns 0, or -1 when the kernel gave no random bytes (a
+ * token must never come from an uninitialised buffer). */
+static int new_token(char out[65]) {
   uint8_t raw[32];
-  random_bytes(raw, sizeof raw);
+  if (random_bytes(raw, sizeof raw)) return -1;
   hex_encode(raw, sizeof raw, out);
+  return 0;
 }
 
 void session_handle_create(app *a, http_conn *c, http_request *req) {
@@ -101,8 +104,10 @@ void session_handle_create(app *a, http_conn *c, http_request *req) {
     return;
   }
   session_table *t = table(a);
-  if (!t) {
-    http_respond_error(c, 503, NULL, "out of memory");
+  session fresh;
+  if (!t || new_token(fresh.id) || new_token(fresh.csrf)) {
+    http_respond_error(c, 503, "Retry-After: 1\r\n",
+                       !t ? "out of memory" : "no random bytes for a session");
     return;
   }
   if (t->n == SESSION_MAX) { /* evict the oldest */
@@ -110,8 +115,7 @@ void session_handle_create(app *a, http_conn *c, http_request *req) {
     t->n--;
   }
   session *s = &t->s[t->n++];
-  new_token(s->id);
-  new_token(s->csrf);
+  *s = fresh;
   s->expires = time_wall() + SESSION_TTL;
   char headers[256];
   snprintf(headers, sizeof headers,

@@ -83,7 +83,7 @@ void ops_metrics(app *a, http_conn *c, http_request *req, const route_params *p)
   (void)req, (void)p;
   out_buf o = {malloc(65536), 0, 65536};
   if (!o.p) {
-    http_respond_error(c, 503, NULL, "out of memory");
+    http_respond_error(c, 503, "Retry-After: 1\r\n", "out of memory");
     return;
   }
   const app_counters *k = &a->counters;

@@ -1,6 +1,8 @@
 /* http: connection state machine over llhttp (strict: no lenient flags, so Content-Length
  * with Transfer-Encoding, duplicate Content-Length and bare LF framing are 400s). Loop thread
  * only. Every buffer is bounded by http_limits; going past a bound answers 413/431 and closes.
+ * Running out of memory answers 503 with Retry-After, or closes unanswered; it never stops the
+ * listener (see refuse_nomem).
  * A connection is freed only in its close callback, and never while a handler holds it
  * (busy): a client that disconnects mid-request only marks it for closing. */
 #include "http/http.h"
@@ -12,12 +14,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "util/container.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/timefmt.h"
-
-#ifndef container_of
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-#endif
 
 #define READ_BUF         65536
 #define BODY_PRESIZE_MAX 65536 /* bodies announced up to this size get their buffer at once */
@@ -118,6 +118,10 @@ struct http_server {
   http_conn *conns;
   size_t n_conns;
   int listening, shutting_down;
+  uv_tcp_t spare;    /* accepts, to close at once, a connection there was no memory for */
+  int spare_busy;    /* spare is open or closing */
+  int accept_paused; /* a connection waits in libuv until spare is free (see refuse_nomem) */
+  int nomem_logged;  /* the current run of refusals for want of memory was logged */
   void (*on_closed)(http_server *s);
   char read_buf[READ_BUF]; /* shared: input is consumed synchronously in the read callback */
   int read_buf_used;
@@ -142,14 +146,17 @@ static int fail(http_conn *c, int status, const char *detail) {
   return HPE_USER;
 }
 
-static int head_append(http_conn *c, const char *at, size_t len) {
-  if (c->head_len + len > c->srv->lim.max_header_bytes) return -1;
+/* Appends to the request head. Past max_header_bytes the request fails with status and
+ * detail (414 for the request line, 431 for headers); out of memory fails it with 503.
+ * Returns 0, or HPE_USER after fail(). */
+static int head_append(http_conn *c, const char *at, size_t len, int status, const char *detail) {
+  if (c->head_len + len > c->srv->lim.max_header_bytes) return fail(c, status, detail);
   if (c->head_len + len + 1 > c->head_cap) {
     size_t cap = c->head_cap ? c->head_cap : 1024;
     while (cap < c->head_len + len + 1) cap *= 2;
     if (cap > c->srv->lim.max_header_bytes + 1) cap = c->srv->lim.max_header_bytes + 1;
     char *nb = realloc(c->head, cap);
-    if (!nb) return -1;
+    if (!nb) return fail(c, 503, "out of memory");
     c->head = nb;
     c->head_cap = cap;
   }
@@ -175,14 +182,14 @@ static int on_message_begin(llhttp_t *p) {
 static int on_url(llhttp_t *p, const char *at, size_t len) {
   http_conn *c = parser_conn(p);
   if (c->url_len == 0) c->url_off = (uint32_t)c->head_len;
-  if (head_append(c, at, len)) return fail(c, 414, "request line too long");
+  if (head_append(c, at, len, 414, "request line too long")) return HPE_USER;
   c->url_len += (uint32_t)len;
   return 0;
 }
 
 static int on_url_complete(llhttp_t *p) {
   http_conn *c = parser_conn(p);
-  if (head_append(c, "", 1)) return fail(c, 414, "request line too long"); /* NUL */
+  if (head_append(c, "", 1, 414, "request line too long")) return HPE_USER; /* NUL */
   return 0;
 }
 
@@ -204,7 +211,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len) {
     h->value_off = 0;
     c->in_value = 0;
   }
-  if (head_append(c, at, len)) return fail(c, 431, "request headers too large");
+  if (head_append(c, at, len, 431, "request headers too large")) return HPE_USER;
   c->spans[c->n_spans - 1].name_len += (uint32_t)len;
   return 0;
 }
@@ -221,11 +228,11 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
   c->value_at_end = at + len == c->exec_end;
   hdr_span *h = &c->spans[c->n_spans - 1];
   if (!c->in_value) {
-    if (head_append(c, "", 1)) return fail(c, 431, "request headers too large"); /* end name */
+    if (head_append(c, "", 1, 431, "request headers too large")) return HPE_USER; /* end name */
     h->value_off = (uint32_t)c->head_len;
     c->in_value = 1;
   }
-  if (head_append(c, at, len)) return fail(c, 431, "request headers too large");
+  if (head_append(c, at, len, 431, "request headers too large")) return HPE_USER;
   h->value_len += (uint32_t)len;
   return 0;
 }
@@ -235,12 +242,12 @@ static int on_header_value_complete(llhttp_t *p) {
   if (c->state == CONN_BODY) return 0;
   if (!c->in_value) { /* empty value: no on_header_value call */
     hdr_span *h = &c->spans[c->n_spans - 1];
-    if (head_append(c, "", 1)) return fail(c, 431, "request headers too large");
+    if (head_append(c, "", 1, 431, "request headers too large")) return HPE_USER;
     h->value_off = (uint32_t)c->head_len;
     h->value_len = 0;
     c->in_value = 1;
   }
-  if (head_append(c, "", 1)) return fail(c, 431, "request headers too large");
+  if (head_append(c, "", 1, 431, "request headers too large")) return HPE_USER;
   return 0;
 }
 
@@ -388,6 +395,14 @@ static int on_message_complete(llhttp_t *p) {
 
 /* --- connection lifecycle ---------------------------------------------------------------- */
 
+/* Calls on_closed once a shutdown has nothing left open: listener, connections, spare. */
+static void maybe_closed(http_server *s) {
+  if (!s->shutting_down || s->listening || s->n_conns || s->spare_busy || !s->on_closed) return;
+  void (*cb)(http_server *) = s->on_closed;
+  s->on_closed = NULL;
+  cb(s);
+}
+
 static void on_handle_closed(uv_handle_t *h) {
   http_conn *c = h->data;
   if (--c->handles_open > 0) return;
@@ -398,11 +413,7 @@ static void on_handle_closed(uv_handle_t *h) {
   free(c->pending);
   free(c->headers);
   free(c);
-  if (s->shutting_down && s->n_conns == 0 && !s->listening && s->on_closed) {
-    void (*cb)(http_server *) = s->on_closed;
-    s->on_closed = NULL;
-    cb(s);
-  }
+  maybe_closed(s);
 }
 
 static void conn_close(http_conn *c) {
@@ -472,7 +483,8 @@ static void respond_parse_error(http_conn *c, llhttp_errno_t err) {
   c->state = CONN_BUSY;
   char msg[256];
   snprintf(msg, sizeof msg, "malformed HTTP request: %s", detail ? detail : "parse error");
-  http_respond_error(c, status, NULL, ours ? detail : msg);
+  /* 503 is our own "out of memory": the client may send the request again. */
+  http_respond_error(c, status, status == 503 ? "Retry-After: 1\r\n" : NULL, ours ? detail : msg);
 }
 
 /* Feeds bytes to the parser, one request at a time. A request answered synchronously lets
@@ -536,6 +548,40 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   process_input(c, buf->base, (size_t)nread);
 }
 
+static void on_connection(uv_stream_t *listener, int status);
+
+static void on_spare_closed(uv_handle_t *h) {
+  http_server *s = h->data;
+  s->spare_busy = 0;
+  if (s->accept_paused && !s->shutting_down) {
+    s->accept_paused = 0;
+    on_connection((uv_stream_t *)&s->listener, 0); /* the one that waited */
+  }
+  maybe_closed(s);
+}
+
+/* No memory for a connection: accept it into the spare handle and close it at once. Not
+ * accepting is no option, because libuv stops watching the listener while an accepted socket
+ * waits for uv_accept. While the spare is still closing from the previous refusal (a burst
+ * in one loop iteration), the socket does wait in libuv, and on_spare_closed comes back for
+ * it in the same iteration; uv_accept then starts the listener again. */
+static void refuse_nomem(http_server *s) {
+  s->stats.connections_refused++;
+  if (!s->nomem_logged)
+    log_warn("out of memory for a new connection; closing such connections until memory is back",
+             NULL);
+  s->nomem_logged = 1;
+  if (s->spare_busy) {
+    s->accept_paused = 1;
+    return;
+  }
+  s->spare_busy = 1;
+  uv_tcp_init(s->loop, &s->spare);
+  s->spare.data = s;
+  (void)uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&s->spare);
+  uv_close((uv_handle_t *)&s->spare, on_spare_closed);
+}
+
 static void on_connection(uv_stream_t *listener, int status) {
   http_server *s = listener->data;
   if (status < 0) {
@@ -543,7 +589,11 @@ static void on_connection(uv_stream_t *listener, int status) {
     return;
   }
   http_conn *c = calloc(1, sizeof *c);
-  if (!c) return;
+  if (!c) {
+    refuse_nomem(s);
+    return;
+  }
+  s->nomem_logged = 0;
   c->srv = s;
   uv_tcp_init(s->loop, &c->tcp);
   c->tcp.data = c;
@@ -618,8 +668,11 @@ static void after_response(http_conn *c, int close_after) {
     uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
 }
 
+/* Queues the response. The body is either copied behind the head into the one buffer (copy),
+ * or written from where it is and then freed when owned is set. With no memory for the head
+ * the connection closes without an answer, which a client must take as "not done". */
 static void respond(http_conn *c, int status, const char *ctype, const char *extra,
-                    const void *body, size_t len, char *owned) {
+                    const void *body, size_t len, char *owned, bool copy) {
   if (c->state != CONN_BUSY) { /* a handler answering twice is a bug */
     log_error("response on a connection without a request", "status=%d", status);
     free(owned);
@@ -639,7 +692,7 @@ static void respond(http_conn *c, int status, const char *ctype, const char *ext
       "Access-Control-Allow-Origin: *\r\n"
       "Access-Control-Expose-Headers: x-sentry-error, x-sentry-rate-limits, retry-after\r\n";
   size_t head_cap = 512 + (extra ? strlen(extra) : 0);
-  char *head = malloc(head_cap);
+  char *head = malloc(head_cap + (copy ? len : 0));
   write_req *wr = calloc(1, sizeof *wr);
   if (!head || !wr) {
     free(head);
@@ -658,10 +711,16 @@ static void respond(http_conn *c, int status, const char *ctype, const char *ext
   wr->head = head;
   wr->body_owned = owned;
   wr->close_after = close_after;
-  uv_buf_t bufs[2] = {uv_buf_init(head, (unsigned)n), uv_buf_init((char *)body, (unsigned)len)};
   /* HEAD: the same head (Content-Length of the body a GET would get), no body. */
   int with_body = len > 0 && c->req.method != HTTP_HEAD;
-  int rc = uv_write(&wr->req, (uv_stream_t *)&c->tcp, bufs, with_body ? 2 : 1, on_written);
+  uv_buf_t bufs[2] = {uv_buf_init(head, (unsigned)n), uv_buf_init((char *)body, (unsigned)len)};
+  unsigned nbufs = with_body ? 2 : 1;
+  if (copy && with_body) {
+    memcpy(head + n, body, len);
+    bufs[0].len += len;
+    nbufs = 1;
+  }
+  int rc = uv_write(&wr->req, (uv_stream_t *)&c->tcp, bufs, nbufs, on_written);
   c->state = CONN_IDLE; /* no longer busy; on_written may close */
   if (rc != 0) {
     free(head);
@@ -681,25 +740,17 @@ static void respond(http_conn *c, int status, const char *ctype, const char *ext
 
 void http_respond(http_conn *c, int status, const char *ctype, const char *extra, const void *body,
                   size_t len) {
-  char *copy = NULL;
-  if (len) {
-    copy = malloc(len);
-    if (copy)
-      memcpy(copy, body, len);
-    else
-      len = 0;
-  }
-  respond(c, status, ctype, extra, copy, len, copy);
+  respond(c, status, ctype, extra, body, len, NULL, true);
 }
 
 void http_respond_take(http_conn *c, int status, const char *ctype, const char *extra, char *body,
                        size_t len) {
-  respond(c, status, ctype, extra, body, len, body);
+  respond(c, status, ctype, extra, body, len, body, false);
 }
 
 void http_respond_static(http_conn *c, int status, const char *ctype, const char *extra,
                          const void *body, size_t len) {
-  respond(c, status, ctype, extra, body, len, NULL);
+  respond(c, status, ctype, extra, body, len, NULL, false);
 }
 
 void http_respond_error(http_conn *c, int status, const char *extra, const char *detail) {
@@ -732,34 +783,6 @@ const char *http_header_get(const http_request *req, const char *name, size_t *l
   return NULL;
 }
 
-static int hexval(int ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-  return -1;
-}
-
-long http_percent_decode(const char *in, size_t len, char *out, size_t cap) {
-  size_t n = 0;
-  for (size_t i = 0; i < len; i++) {
-    int ch = (unsigned char)in[i];
-    if (ch == '%') {
-      if (i + 2 >= len) return -1;
-      int hi = hexval((unsigned char)in[i + 1]), lo = hexval((unsigned char)in[i + 2]);
-      if (hi < 0 || lo < 0) return -1;
-      ch = hi * 16 + lo;
-      if (ch == 0) return -1;
-      i += 2;
-    } else if (ch == '+') {
-      ch = ' ';
-    }
-    if (n + 1 >= cap) return -1;
-    out[n++] = (char)ch;
-  }
-  out[n] = '\0';
-  return (long)n;
-}
-
 long http_query_get(const http_request *req, const char *name, char *buf, size_t cap) {
   size_t nl = strlen(name);
   const char *q = req->query, *end = req->query + req->query_len;
@@ -770,7 +793,7 @@ long http_query_get(const http_request *req, const char *name, char *buf, size_t
     const char *kend = eq ? eq : amp;
     if ((size_t)(kend - q) == nl && memcmp(q, name, nl) == 0) {
       const char *v = eq ? eq + 1 : amp;
-      return http_percent_decode(v, (size_t)(amp - v), buf, cap);
+      return hex_percent_decode(v, (size_t)(amp - v), buf, cap, true);
     }
     q = amp + 1;
   }
@@ -836,11 +859,7 @@ int http_server_listen(http_server *s, const char *host, int port) {
 static void on_listener_closed(uv_handle_t *h) {
   http_server *s = h->data;
   s->listening = 0;
-  if (s->n_conns == 0 && s->on_closed) {
-    void (*cb)(http_server *) = s->on_closed;
-    s->on_closed = NULL;
-    cb(s);
-  }
+  maybe_closed(s);
 }
 
 void http_server_shutdown(http_server *s, void (*on_closed)(http_server *s)) {
@@ -853,12 +872,10 @@ void http_server_shutdown(http_server *s, void (*on_closed)(http_server *s)) {
     else if (c->state != CONN_BUSY)
       c->want_close = 1;
   }
-  if (s->listening) {
+  if (s->listening)
     uv_close((uv_handle_t *)&s->listener, on_listener_closed);
-  } else if (s->n_conns == 0 && on_closed) {
-    s->on_closed = NULL;
-    on_closed(s);
-  }
+  else
+    maybe_closed(s);
 }
 
 void http_server_free(http_server *s) {

@@ -74,9 +74,6 @@ const char *http_header_get(const http_request *req, const char *name, size_t *l
 /* Copies the percent-decoded value of query parameter name into buf (cap bytes, NUL added).
  * Returns the decoded length, or -1 when absent or too long. */
 long http_query_get(const http_request *req, const char *name, char *buf, size_t cap);
-/* Percent-decodes in[0..len) into out (cap bytes). Returns length or -1 (bad escape, too long,
- * or a decoded NUL byte). */
-long http_percent_decode(const char *in, size_t len, char *out, size_t cap);
 
 /* Takes the current request's body (malloc'd, NUL-terminated, *len bytes) away from c: the
  * caller frees it; req->body becomes NULL and c allocates anew for its next request. Saves a

@@ -15,9 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef container_of
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-#endif
+#include "util/container.h"
 
 #define BODY_KEEP 255 /* response body bytes kept for the log */
 

@@ -15,6 +15,7 @@
 #include "api/api_webhooks.h"
 #include "api/api_workers.h"
 #include "memory/memory.h"
+#include "util/hex.h"
 
 enum { ROUTE_PUBLIC = 0, ROUTE_ADMIN = 1, ROUTE_CORS = 2 };
 
@@ -123,23 +124,7 @@ int route_param_i64(const route_params *p, int i, int64_t *out) {
 
 long route_param_str(const route_params *p, int i, char *buf, size_t cap) {
   if (i >= p->n) return -1;
-  /* '+' is literal in a path, so decode %XX only. */
-  size_t n = 0;
-  for (size_t k = 0; k < p->len[i]; k++) {
-    char ch = p->seg[i][k];
-    if (ch == '%') {
-      long d = http_percent_decode(p->seg[i] + k, 3 <= p->len[i] - k ? 3 : p->len[i] - k, buf + n,
-                                   cap - n);
-      if (d != 1) return -1;
-      n++;
-      k += 2;
-      continue;
-    }
-    if (n + 1 >= cap) return -1;
-    buf[n++] = ch;
-  }
-  buf[n] = '\0';
-  return (long)n;
+  return hex_percent_decode(p->seg[i], p->len[i], buf, cap, false); /* '+' is literal in a path */
 }
 
 int router_find(int method, const char *path, route_params *p, int *status, int *cors) {

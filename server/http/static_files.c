@@ -11,9 +11,11 @@
 #include "http/assets.h"
 
 typedef struct gz_entry {
-  unsigned char *data; /* gzip bytes, NULL until made; (void*)1 when not worth it */
+  unsigned char *data; /* gzip bytes, NULL until made; NOT_SMALLER when not worth it */
   size_t len;
 } gz_entry;
+
+#define NOT_SMALLER ((unsigned char *)1) /* gz_entry.data of an asset gzip does not shrink */
 
 /* app->static_cache: one entry per embedded asset. */
 struct static_cache {
@@ -36,9 +38,12 @@ static const gz_entry *gzipped(app *a, const asset *as) {
                       sizeof(gz_entry) * (sluice_assets_count ? sluice_assets_count : 1));
   if (!a->static_cache) return NULL;
   gz_entry *e = &a->static_cache->e[idx];
-  if (e->data) return e->data == (void *)1 ? NULL : e;
-  e->data = (void *)1;
-  if (as->len < 256) return NULL;
+  if (e->data) return e->data == NOT_SMALLER ? NULL : e;
+  if (as->len < 256) {
+    e->data = NOT_SMALLER;
+    return NULL;
+  }
+  /* Out of memory here only means this answer goes out uncompressed; the next one tries again. */
   z_stream zs;
   memset(&zs, 0, sizeof zs);
   if (deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
@@ -57,6 +62,7 @@ static const gz_entry *gzipped(app *a, const asset *as) {
   deflateEnd(&zs);
   if (rc != Z_STREAM_END || len >= as->len) {
     free(out);
+    e->data = NOT_SMALLER;
     return NULL;
   }
   e->data = out;
@@ -120,7 +126,7 @@ void static_files_get(app *a, http_conn *c, http_request *req, const route_param
   if (a->cfg->web_root[0]) {
     disk_read *r = calloc(1, sizeof *r);
     if (!r) {
-      http_respond_error(c, 503, NULL, "out of memory");
+      http_respond_error(c, 503, "Retry-After: 1\r\n", "out of memory");
       return;
     }
     r->c = c;
@@ -128,7 +134,7 @@ void static_files_get(app *a, http_conn *c, http_request *req, const route_param
     snprintf(r->path, sizeof r->path, "%s%s", a->cfg->web_root, as->path);
     if (uv_queue_work(a->loop, &r->work, disk_work, disk_done) != 0) {
       free(r);
-      http_respond_error(c, 503, NULL, "server busy");
+      http_respond_error(c, 503, "Retry-After: 1\r\n", "server busy");
     }
     return;
   }
@@ -166,7 +172,7 @@ void static_files_free(app *a) {
   struct static_cache *sc = a->static_cache;
   if (!sc) return;
   for (size_t i = 0; i < sluice_assets_count; i++) {
-    if (sc->e[i].data && sc->e[i].data != (void *)1) free(sc->e[i].data);
+    if (sc->e[i].data != NOT_SMALLER) free(sc->e[i].data);
   }
   free(sc);
   a->static_cache = NULL;

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/hex.h"
+
 #define AUTH_DSN_MAX 2048 /* longest DSN looked at, bytes */
 
 /* Locale-independent character classes (isalpha and friends depend on setlocale). */
@@ -79,34 +81,6 @@ int auth_parse_header(const char *value, size_t len, char key[AUTH_KEY_MAX + 1])
   return -1;
 }
 
-static int hex_val(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/* Percent-decodes s[0..n) ('+' is a space) into dst[0..cap). Returns the decoded length, or
- * -1 on a bad escape or when the result does not fit. dst is not NUL-terminated. */
-static long pct_decode(const char *s, size_t n, char *dst, size_t cap) {
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= n) return -1;
-      int hi = hex_val(s[i + 1]), lo = hex_val(s[i + 2]);
-      if (hi < 0 || lo < 0) return -1;
-      c = (char)(hi * 16 + lo);
-      i += 2;
-    } else if (c == '+') {
-      c = ' ';
-    }
-    if (o == cap) return -1;
-    dst[o++] = c;
-  }
-  return (long)o;
-}
-
 int auth_parse_query(const char *query, size_t len, char key[AUTH_KEY_MAX + 1]) {
   key[0] = '\0';
   if (!query) return -1;
@@ -119,10 +93,10 @@ int auth_parse_query(const char *query, size_t len, char key[AUTH_KEY_MAX + 1]) 
     const char *eq = memchr(seg, '=', (size_t)(seg_end - seg));
     if (!eq) continue;
     char name[16];
-    long nlen = pct_decode(seg, (size_t)(eq - seg), name, sizeof(name));
+    long nlen = hex_percent_decode(seg, (size_t)(eq - seg), name, sizeof(name), true);
     if (nlen != 10 || memcmp(name, "sentry_key", 10) != 0) continue;
-    char val[AUTH_KEY_MAX];
-    long vlen = pct_decode(eq + 1, (size_t)(seg_end - eq - 1), val, sizeof(val));
+    char val[AUTH_KEY_MAX + 1];
+    long vlen = hex_percent_decode(eq + 1, (size_t)(seg_end - eq - 1), val, sizeof(val), true);
     if (vlen < 0) return -1;
     return take_key(val, (size_t)vlen, key);
   }

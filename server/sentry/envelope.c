@@ -39,27 +39,27 @@ static int parse_header_line(jdom_doc *arena, const char *buf, size_t len, size_
   size_t line_len = nl ? (size_t)(nl - (buf + start)) : scan;
   if (line_len > ENVELOPE_HEADER_MAX) {
     set_err(err, errlen, "%s is longer than %d bytes", what, ENVELOPE_HEADER_MAX);
-    return -1;
+    return ENVELOPE_EINVAL;
   }
   jdom_opts opts = {ENVELOPE_DEPTH_MAX, JDOM_ALLOW_DUPLICATES, NULL, 0};
   const jdom_val *j;
   int rc = jdom_parse(arena, buf + start, line_len, &opts, &j, NULL, 0);
   if (rc == JDOM_TOO_DEEP) {
     set_err(err, errlen, "%s nests deeper than %d levels", what, ENVELOPE_DEPTH_MAX);
-    return -1;
+    return ENVELOPE_EINVAL;
   }
   if (rc == JDOM_NOMEM) {
     set_err(err, errlen, "out of memory parsing the %s", what);
-    return -1;
+    return ENVELOPE_ENOMEM;
   }
   if (rc != JDOM_OK) {
     set_err(err, errlen, "%s is not valid JSON: %s at byte %zu", what, arena->err_why,
             arena->err_at);
-    return -1;
+    return ENVELOPE_EINVAL;
   }
   if (!jdom_is_object(j)) {
     set_err(err, errlen, "%s is not a JSON object", what);
-    return -1;
+    return ENVELOPE_EINVAL;
   }
   *obj = j;
   *pos = start + line_len + (nl ? 1 : 0);
@@ -75,7 +75,7 @@ static int item_length(const jdom_val *hdr, size_t n, bool *has_len, unsigned lo
   if (!l || jdom_is_null(l)) return 0;
   if (!jdom_is(l, JDOM_INT) || l->u.i < 0) {
     set_err(err, errlen, "item %zu: \"length\" is not a non-negative integer", n);
-    return -1;
+    return ENVELOPE_EINVAL;
   }
   *has_len = true;
   *out = (unsigned long long)l->u.i;
@@ -102,36 +102,37 @@ static int parse_item(jdom_doc *arena, const char *buf, size_t len, size_t *pos,
                       envelope_item *it, char *err, size_t errlen) {
   char what[48];
   snprintf(what, sizeof(what), "item %zu header", n);
-  if (parse_header_line(arena, buf, len, pos, what, &it->header, err, errlen) < 0) return -1;
+  int rc = parse_header_line(arena, buf, len, pos, what, &it->header, err, errlen);
+  if (rc < 0) return rc;
 
   /* The protocol requires a type; an item without one would be silently skipped, so the SDK
    * would believe an event was delivered that was not. */
   const jdom_val *type = jdom_get(it->header, "type");
   if (!type) {
     set_err(err, errlen, "item %zu: header has no \"type\"", n);
-    return -1;
+    return ENVELOPE_EINVAL;
   }
   if (!jdom_is_string(type)) {
     set_err(err, errlen, "item %zu: \"type\" is not a string", n);
-    return -1;
+    return ENVELOPE_EINVAL;
   }
   it->type = type->u.s;
 
   bool has_len;
   unsigned long long want = 0;
-  if (item_length(it->header, n, &has_len, &want, err, errlen) < 0) return -1;
+  if (item_length(it->header, n, &has_len, &want, err, errlen) < 0) return ENVELOPE_EINVAL;
 
   size_t start = *pos, avail = len - start;
   it->payload = buf + start;
   if (has_len) {
     if (want > avail) {
       set_err(err, errlen, "item %zu: length %llu runs past the end of the body", n, want);
-      return -1;
+      return ENVELOPE_EINVAL;
     }
     size_t plen = (size_t)want;
     if (plen < avail && buf[start + plen] != '\n') {
       set_err(err, errlen, "item %zu: payload of length %zu is not followed by a newline", n, plen);
-      return -1;
+      return ENVELOPE_EINVAL;
     }
     it->len = plen;
     *pos = start + plen + (plen < avail ? 1 : 0);
@@ -153,6 +154,7 @@ int envelope_parse(const char *buf, size_t len, size_t max_items, envelope *out,
                    size_t errlen) {
   envelope env = {0};
   size_t cap = 0, pos;
+  int rc;
   set_err(err, errlen, "%s", "");
   memset(out, 0, sizeof(*out));
   if (!buf) len = 0;
@@ -160,32 +162,34 @@ int envelope_parse(const char *buf, size_t len, size_t max_items, envelope *out,
   pos = skip_space(buf, len, 0);
   if (pos == len) {
     set_err(err, errlen, "empty body: an envelope needs at least a header line");
-    return -1;
+    return ENVELOPE_EINVAL;
   }
-  if (parse_header_line(&env.arena, buf, len, &pos, "envelope header", &env.header, err, errlen) <
-      0)
-    goto fail;
+  rc = parse_header_line(&env.arena, buf, len, &pos, "envelope header", &env.header, err, errlen);
+  if (rc < 0) goto fail;
 
   for (;;) {
     pos = skip_space(buf, len, pos);
     if (pos == len) break;
     if (env.n_items == max_items) {
       set_err(err, errlen, "more than %zu items in the envelope", max_items);
+      rc = ENVELOPE_EINVAL;
       goto fail;
     }
     envelope_item *it = push_item(&env, &cap, max_items);
     if (!it) {
       set_err(err, errlen, "out of memory after %zu items", env.n_items);
+      rc = ENVELOPE_ENOMEM;
       goto fail;
     }
-    if (parse_item(&env.arena, buf, len, &pos, env.n_items, it, err, errlen) < 0) goto fail;
+    rc = parse_item(&env.arena, buf, len, &pos, env.n_items, it, err, errlen);
+    if (rc < 0) goto fail;
   }
   *out = env;
-  return 0;
+  return ENVELOPE_OK;
 
 fail:
   envelope_free(&env);
-  return -1;
+  return rc;
 }
 
 void envelope_free(envelope *env) {

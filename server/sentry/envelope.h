@@ -27,16 +27,23 @@ typedef struct envelope {
 #define ENVELOPE_HEADER_MAX 16384 /* longest envelope or item header line, bytes */
 #define ENVELOPE_DEPTH_MAX  32    /* deepest JSON nesting accepted in a header line */
 
+/* envelope_parse's results. */
+enum {
+  ENVELOPE_OK = 0,
+  ENVELOPE_EINVAL = -1, /* the body is not a valid envelope: the client's fault (400) */
+  ENVELOPE_ENOMEM = -2, /* out of memory: ours (503) */
+};
+
 /* Parses buf[0..len). At most max_items items (more is an error); each header line at most
  * ENVELOPE_HEADER_MAX bytes with JSON nesting at most ENVELOPE_DEPTH_MAX, parsed as jansson's
  * json_loadb(JSON_DECODE_ANY) would (a repeated key counts once, the last). Framing follows
  * Relay: whitespace (blank lines) before a header line and at the end of the body is skipped,
  * a payload with "length" must be followed by "\n" or the end of the body, one without runs to
  * the next "\n" or the end. A "type" that is present must be a string.
- * Payloads are not validated. On success returns 0 and fills *out (free with envelope_free;
- * an envelope with zero items is valid). On failure returns -1, leaves *out empty, and writes
- * a human sentence to err[errlen] (items count from 1, e.g. "item 2: length 900 runs past
- * the end of the body"). */
+ * Payloads are not validated. On success returns ENVELOPE_OK and fills *out (free with
+ * envelope_free; an envelope with zero items is valid). On failure returns ENVELOPE_EINVAL or
+ * ENVELOPE_ENOMEM, leaves *out empty, and writes a human sentence to err[errlen] (items count from
+ * 1, e.g. "item 2: length 900 runs past the end of the body"). */
 int envelope_parse(const char *buf, size_t len, size_t max_items, envelope *out, char *err,
                    size_t errlen);
 /* Frees what envelope_parse filled and empties *env; NULL and empty envelopes are fine. */

@@ -21,6 +21,7 @@
 
 #include "util/crypto.h"
 #include "util/hex.h"
+#include "util/timefmt.h"
 
 #define TITLE_MAX        256  /* bytes of title/culprit text before "..." is appended */
 #define MESSAGE_MAX      8192 /* bytes kept of the formatted message for search */
@@ -32,9 +33,6 @@
 
 static bool is_digit(unsigned char c) {
   return c >= '0' && c <= '9';
-}
-static bool is_hex(unsigned char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 static bool is_alpha(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -210,28 +208,28 @@ static void g_finish(grouper *g, char out[65]) {
  * byte before s is not a word character. */
 static const char *match_variable(const char *s, size_t n, size_t *len) {
   const unsigned char *u = (const unsigned char *)s;
-  if (!is_hex(u[0])) return NULL;
+  if (hex_value(u[0]) < 0) return NULL;
   /* UUID: 8-4-4-4-12 hex digits. */
   if (n >= 36) {
     bool ok = true;
     for (size_t i = 0; i < 36 && ok; i++)
-      ok = (i == 8 || i == 13 || i == 18 || i == 23) ? u[i] == '-' : is_hex(u[i]);
+      ok = (i == 8 || i == 13 || i == 18 || i == 23) ? u[i] == '-' : hex_value(u[i]) >= 0;
     if (ok && (n == 36 || !is_word(u[36]))) {
       *len = 36;
       return "<uuid>";
     }
   }
   /* 0x-prefixed hex. */
-  if (u[0] == '0' && n > 2 && (u[1] == 'x' || u[1] == 'X') && is_hex(u[2])) {
+  if (u[0] == '0' && n > 2 && (u[1] == 'x' || u[1] == 'X') && hex_value(u[2]) >= 0) {
     size_t i = 2;
-    while (i < n && is_hex(u[i])) i++;
+    while (i < n && hex_value(u[i]) >= 0) i++;
     *len = i;
     return "<hex>";
   }
   /* A whole word of 8+ hex digits mixing letters and digits: hashes, object ids. */
   size_t i = 0;
   bool letter = false, digit = false;
-  while (i < n && is_hex(u[i])) {
+  while (i < n && hex_value(u[i]) >= 0) {
     if (is_digit(u[i]))
       digit = true;
     else
@@ -305,7 +303,7 @@ static void g_filename(grouper *g, const char *s, size_t n) {
     if (i == 0 || !is_word((unsigned char)s[i - 1])) {
       size_t j = i;
       bool letter = false, digit = false;
-      while (j < n && is_hex((unsigned char)s[j])) {
+      while (j < n && hex_value((unsigned char)s[j]) >= 0) {
         if (is_digit((unsigned char)s[j]))
           digit = true;
         else
@@ -895,7 +893,7 @@ static int parse_event_id(const jdom_val *v, char out[33], char *err, size_t err
     uint8_t r[16];
     if (random_bytes(r, sizeof r) < 0) {
       set_err(err, errlen, "event_id", "cannot generate a random id");
-      return -1;
+      return EVENT_ENOMEM;
     }
     r[6] = (uint8_t)((r[6] & 0x0f) | 0x40); /* a version-4 UUID, like the SDKs make */
     r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
@@ -903,89 +901,9 @@ static int parse_event_id(const jdom_val *v, char out[33], char *err, size_t err
     return 0;
   }
   str s = jstr(v);
-  bool dashed = s.n == 36;
-  if (!jdom_is_string(v) || (s.n != 32 && !dashed)) goto bad;
-  size_t o = 0;
-  for (size_t i = 0; i < s.n; i++) {
-    if (dashed && (i == 8 || i == 13 || i == 18 || i == 23)) {
-      if (s.p[i] != '-') goto bad;
-      continue;
-    }
-    if (!is_hex((unsigned char)s.p[i])) goto bad;
-    out[o++] = lower(s.p[i]);
-  }
-  out[o] = '\0';
-  return 0;
-bad:
+  if (jdom_is_string(v) && hex_event_id(s.p, s.n, out, NULL) == 0) return 0;
   set_err(err, errlen, "event_id", "must be 32 hex digits or a UUID");
   return -1;
-}
-
-/* Reads exactly k digits. */
-static bool digits(const char **p, const char *end, int k, int *out) {
-  int v = 0;
-  for (int i = 0; i < k; i++) {
-    if (*p >= end || !is_digit((unsigned char)**p)) return false;
-    v = v * 10 + (**p - '0');
-    (*p)++;
-  }
-  *out = v;
-  return true;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (civil-from-days inverted: shift the
- * year to start in March so the leap day is last, then count 400-year eras). */
-static long long days_from_civil(int y, int m, int d) {
-  y -= m <= 2;
-  long long era = (y >= 0 ? y : y - 399) / 400;
-  long long yoe = y - era * 400;
-  long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-/* RFC 3339 date-time ("T", "t" or " " between date and time; fraction optional; "Z", an
- * offset, or nothing meaning UTC). A bare date means midnight UTC. */
-static int parse_rfc3339(const char *s, size_t n, double *out) {
-  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const char *p = s, *end = s + n;
-  int y, mo, d, h = 0, mi = 0, se = 0;
-  double frac = 0;
-  if (!digits(&p, end, 4, &y) || p >= end || *p++ != '-' || !digits(&p, end, 2, &mo) || p >= end ||
-      *p++ != '-' || !digits(&p, end, 2, &d))
-    return -1;
-  if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return -1;
-  if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) return -1;
-  long offset = 0;
-  if (p < end) {
-    if (*p != 'T' && *p != 't' && *p != ' ') return -1;
-    p++;
-    if (!digits(&p, end, 2, &h) || p >= end || *p++ != ':' || !digits(&p, end, 2, &mi)) return -1;
-    if (p < end && *p == ':') {
-      p++;
-      if (!digits(&p, end, 2, &se)) return -1;
-      if (p < end && (*p == '.' || *p == ',')) {
-        p++;
-        double scale = 0.1;
-        if (p >= end || !is_digit((unsigned char)*p)) return -1;
-        for (; p < end && is_digit((unsigned char)*p); p++, scale /= 10) frac += (*p - '0') * scale;
-      }
-    }
-    if (h > 23 || mi > 59 || se > 60) return -1;
-    if (p < end && (*p == 'Z' || *p == 'z')) {
-      p++;
-    } else if (p < end && (*p == '+' || *p == '-')) {
-      int sign = *p++ == '-' ? -1 : 1, oh, om;
-      if (!digits(&p, end, 2, &oh)) return -1;
-      if (p < end && *p == ':') p++;
-      if (!digits(&p, end, 2, &om) || oh > 23 || om > 59) return -1;
-      offset = sign * (oh * 3600L + om * 60L);
-    }
-  }
-  if (p != end) return -1;
-  long long secs = days_from_civil(y, mo, d) * 86400LL + h * 3600LL + mi * 60LL + se - offset;
-  *out = (double)secs + frac;
-  return 0;
 }
 
 static int parse_timestamp(const jdom_val *v, double received_at, double *out, char *err,
@@ -1000,7 +918,7 @@ static int parse_timestamp(const jdom_val *v, double received_at, double *out, c
   } else if (jdom_is_string(v)) {
     str s = jstr(v);
     char *endp = NULL;
-    if (parse_rfc3339(s.p, s.n, &t) < 0) {
+    if (time_parse_rfc3339(s.p, s.n, &t) < 0) {
       /* A few SDKs send Unix seconds as a string. */
       t = strtod(s.p, &endp);
       if (s.n == 0 || endp != s.p + s.n || !is_digit((unsigned char)s.p[0])) goto bad;
@@ -1008,7 +926,7 @@ static int parse_timestamp(const jdom_val *v, double received_at, double *out, c
   } else {
     goto bad;
   }
-  if (!isfinite(t) || t < 0 || t >= 253402300800.0) goto bad; /* 1970 .. 9999 */
+  if (!isfinite(t) || t < 0 || t >= (double)TIME_MAX_UNIX) goto bad; /* 1970 .. 9999 */
   *out = t;
   return 0;
 bad:
@@ -1062,7 +980,7 @@ static int parse_tag(const jdom_val *ev, const char *key, char **out, char *err,
   *out = dup_cut(s.p, s.n, TAG_MAX);
   if (!*out) {
     set_err(err, errlen, key, "out of memory");
-    return -1;
+    return EVENT_ENOMEM;
   }
   return 0;
 }
@@ -1098,12 +1016,13 @@ const size_t event_skip_keys_n = sizeof event_skip_keys / sizeof event_skip_keys
 int event_normalize(const jdom_val *event, const char *fallback_id, double received_at,
                     event_info *out, char *err, size_t errlen) {
   facts fx;
+  int rc;
   memset(out, 0, sizeof *out);
   memset(&fx, 0, sizeof fx);
   if (err && errlen) err[0] = '\0';
   if (!jdom_is_object(event)) {
     set_err(err, errlen, "event", "must be a JSON object");
-    return -1;
+    return EVENT_EINVAL;
   }
   const jdom_val *id = jdom_get(event, "event_id");
   jdom_val fallback;
@@ -1112,21 +1031,24 @@ int event_normalize(const jdom_val *event, const char *fallback_id, double recei
         (jdom_val){.type = JDOM_STRING, .n = (uint32_t)strlen(fallback_id), .u.s = fallback_id};
     id = &fallback;
   }
-  if (parse_event_id(jdom_is_null(id) ? NULL : id, out->event_id, err, errlen) < 0 ||
-      parse_timestamp(get(event, "timestamp"), received_at, &out->timestamp, err, errlen) < 0 ||
-      parse_level(get(event, "level"), out->level, err, errlen) < 0 ||
-      check_exceptions(event, &fx, err, errlen) < 0 || check_message(event, &fx, err, errlen) < 0)
+  const jdom_val *ts = get(event, "timestamp");
+  if ((rc = parse_event_id(jdom_is_null(id) ? NULL : id, out->event_id, err, errlen)) < 0 ||
+      (rc = parse_timestamp(ts, received_at, &out->timestamp, err, errlen)) < 0 ||
+      (rc = parse_level(get(event, "level"), out->level, err, errlen)) < 0 ||
+      (rc = check_exceptions(event, &fx, err, errlen)) < 0 ||
+      (rc = check_message(event, &fx, err, errlen)) < 0)
     goto fail;
 
   const jdom_val *st = get(event, "stacktrace");
   size_t frames = 0;
-  if (check_stack(st, "stacktrace", &frames, &fx.n_stack_in_app, err, errlen) < 0) goto fail;
+  rc = check_stack(st, "stacktrace", &frames, &fx.n_stack_in_app, err, errlen);
+  if (rc < 0) goto fail;
   fx.stack = frames ? stack_frames(st) : NULL;
   if (!fx.exc_usable && !fx.has_message && !fx.stack) fx.threads = threads_frames(event);
 
-  if (compute_fingerprint(event, &fx, out->fingerprint, err, errlen) < 0) goto fail;
-  if (parse_tag(event, "release", &out->release, err, errlen) < 0 ||
-      parse_tag(event, "environment", &out->environment, err, errlen) < 0)
+  if ((rc = compute_fingerprint(event, &fx, out->fingerprint, err, errlen)) < 0 ||
+      (rc = parse_tag(event, "release", &out->release, err, errlen)) < 0 ||
+      (rc = parse_tag(event, "environment", &out->environment, err, errlen)) < 0)
     goto fail;
 
   out->message = make_message(&fx);
@@ -1134,12 +1056,13 @@ int event_normalize(const jdom_val *event, const char *fallback_id, double recei
   out->culprit = make_culprit(event, &fx);
   if (!out->message || !out->title || !out->culprit) {
     set_err(err, errlen, "event", "out of memory");
+    rc = EVENT_ENOMEM;
     goto fail;
   }
-  return 0;
+  return EVENT_OK;
 fail:
   event_info_free(out);
-  return -1;
+  return rc;
 }
 
 void event_info_free(event_info *info) {

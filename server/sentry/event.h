@@ -10,6 +10,13 @@
 
 #define EVENT_LEVEL_MAX 16
 
+/* event_normalize's results. */
+enum {
+  EVENT_OK = 0,
+  EVENT_EINVAL = -1, /* the event is malformed: the client's fault (400) */
+  EVENT_ENOMEM = -2, /* out of memory, or no random bytes for a missing id: ours (503) */
+};
+
 typedef struct event_info {
   char event_id[33];           /* 32 lowercase hex digits (dashes removed) */
   double timestamp;            /* Unix seconds; received_at when the event has none */
@@ -44,10 +51,11 @@ typedef struct event_info {
  * fallback_id (the envelope header's, may be NULL); if it has none either or it is null,
  * generates a random one (event ids may be 32 hex digits or a dashed UUID, any case). JSON
  * null means absent.
- * Accepts timestamp as an RFC 3339 string or a number. Returns 0, or -1 when a field has the
- * wrong type (e.g. "exception" not an object, "fingerprint" not an array of strings,
- * "event_id" not 32 hex digits); then err[errlen] (may be NULL) starts with the field name and
- * *out is zeroed and needs no freeing.
+ * Accepts timestamp as an RFC 3339 string or a number. Returns EVENT_OK, EVENT_EINVAL when a field
+ * has the wrong type (e.g. "exception" not an object, "fingerprint" not an array of strings,
+ * "event_id" not 32 hex digits or a UUID, "timestamp" neither time_parse_rfc3339 text nor Unix
+ * seconds in 1970..9999), or EVENT_ENOMEM; on failure err[errlen] (may be NULL) starts with
+ * the field name and *out is zeroed and needs no freeing.
  * Titles and culprits are truncated to a sane length (at most 1024 bytes). */
 int event_normalize(const jdom_val *event, const char *fallback_id, double received_at,
                     event_info *out, char *err, size_t errlen);

@@ -1,7 +1,10 @@
 /* ingest: Sentry endpoints. Loop thread: authenticate, decode, parse every item and normalise
  * events (so bad input is a 400 before anything is queued), then submit one writer job per
  * request. The job owns the decoded body; item payloads borrow from it and are stored as
- * received. The answer goes out from done(), after the commit, so a 200 means durable. */
+ * received. The answer goes out from done(), after the commit, so a 200 means durable.
+ * A request is all or nothing: an item that cannot be kept for want of memory fails the whole
+ * request with 503 and Retry-After before anything is queued; only policy drops it silently
+ * (unknown item types, sessions without a release, attachments over the size limit). */
 #include "sentry/ingest.h"
 
 #include <math.h>
@@ -10,16 +13,18 @@
 #include <string.h>
 
 #include "sentry/auth.h"
-#include "util/crypto.h"
 #include "http/decode.h"
 #include "sentry/envelope.h"
 #include "sentry/event.h"
 #include "alerts/alerts.h"
 #include "core/status.h"
 #include "util/container.h"
+#include "util/hex.h"
 #include "util/jdom.h"
 #include "util/log.h"
 #include "util/timefmt.h"
+
+#define RETRY_NOMEM "Retry-After: 1\r\n" /* out of memory: nothing was stored */
 
 typedef enum item_kind {
   IT_EVENT,
@@ -73,32 +78,17 @@ static void respond_auth_failure(app *a, http_conn *c) {
                      "invalid or missing sentry_key for this project");
 }
 
-static int hex_to_16(const char *hex, uint8_t out[16]) {
-  for (int i = 0; i < 16; i++) {
-    int hi = hex[2 * i], lo = hex[2 * i + 1];
-    hi = hi <= '9' ? hi - '0' : (hi | 32) - 'a' + 10;
-    lo = lo <= '9' ? lo - '0' : (lo | 32) - 'a' + 10;
-    if (hi < 0 || hi > 15 || lo < 0 || lo > 15) return -1;
-    out[i] = (uint8_t)(hi * 16 + lo);
-  }
-  return 0;
-}
+/* What the parse_* functions return. */
+enum {
+  PARSE_OK = 0,
+  PARSE_INVALID = -1, /* the client's fault: err says why (400) */
+  PARSE_NOMEM = -2,   /* out of memory: nothing is stored, the client may retry (503) */
+};
 
-/* Accepts 32 hex digits or a dashed UUID; writes 32 lowercase hex digits. */
-static int normalise_event_id(const char *in, char out[33]) {
-  size_t n = 0;
-  for (const char *p = in; *p; p++) {
-    if (*p == '-') continue;
-    char ch = (char)(*p | 32);
-    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')) || n == 32) return -1;
-    out[n++] = ch;
-  }
-  out[n] = '\0';
-  return n == 32 ? 0 : -1;
-}
-
-static char *dup_or_null(const char *s) {
-  return s ? strdup(s) : NULL;
+/* Copies src into *dst; a NULL src leaves *dst NULL. */
+static int dup_into(char **dst, const char *src) {
+  *dst = src ? strdup(src) : NULL;
+  return src && !*dst ? PARSE_NOMEM : PARSE_OK;
 }
 
 static void item_free(ingest_item *it) {
@@ -217,6 +207,10 @@ int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *
     http_respond_error(c, 413, NULL, "request body too large after decompression");
     return -1;
   }
+  if (rc == DECODE_ERR_NOMEM) {
+    http_respond_error(c, 503, RETRY_NOMEM, "out of memory, retry later");
+    return -1;
+  }
   if (rc != DECODE_OK) {
     a->counters.rejected_invalid++;
     http_respond_error(c, 400, NULL, err[0] ? err : "cannot decode request body");
@@ -228,23 +222,24 @@ int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *
 
 /* --- parsing items ------------------------------------------------------------------------- */
 
-/* Parses buf into arena as one JSON object, skipping the members whose keys are in skip[n_skip]
- * (may be NULL). Returns NULL with err set ("<what>: ...") on error. */
-static const jdom_val *load_object(app *a, jdom_doc *arena, const char *buf, size_t len,
-                                   const jdom_key *skip, size_t n_skip, const char *what, char *err,
-                                   size_t errlen) {
+/* Parses buf into arena as one JSON object (*doc), skipping the members whose keys are in
+ * skip[n_skip] (may be NULL). On PARSE_INVALID err says why ("<what>: ..."). */
+static int load_object(app *a, jdom_doc *arena, const char *buf, size_t len, const jdom_key *skip,
+                       size_t n_skip, const char *what, const jdom_val **doc, char *err,
+                       size_t errlen) {
   jdom_opts opts = {a->cfg->max_json_depth, JDOM_ALLOW_NUL, skip, n_skip};
-  const jdom_val *doc;
   char jerr[160];
-  if (jdom_parse(arena, buf, len, &opts, &doc, jerr, sizeof jerr) != JDOM_OK) {
+  int rc = jdom_parse(arena, buf, len, &opts, doc, jerr, sizeof jerr);
+  if (rc == JDOM_NOMEM) return PARSE_NOMEM;
+  if (rc != JDOM_OK) {
     snprintf(err, errlen, "%s: %s", what, jerr);
-    return NULL;
+    return PARSE_INVALID;
   }
-  if (!jdom_is_object(doc)) {
+  if (!jdom_is_object(*doc)) {
     snprintf(err, errlen, "%s: must be a JSON object", what);
-    return NULL;
+    return PARSE_INVALID;
   }
-  return doc;
+  return PARSE_OK;
 }
 
 /* Parses an event payload, skipping the members grouping never reads (most of an SDK event:
@@ -253,26 +248,25 @@ static const jdom_val *load_object(app *a, jdom_doc *arena, const char *buf, siz
  * the event has none. */
 static int parse_event(ingest_job *j, jdom_doc *arena, const char *payload, size_t len,
                        const char *header_id, const char *what, char *err, size_t errlen) {
-  const jdom_val *doc =
-      load_object(j->a, arena, payload, len, event_skip_keys, event_skip_keys_n, what, err, errlen);
-  if (!doc) return -1;
+  const jdom_val *doc;
+  int rc = load_object(j->a, arena, payload, len, event_skip_keys, event_skip_keys_n, what, &doc,
+                       err, errlen);
+  if (rc) return rc;
   ingest_item *it = add_item(j, IT_EVENT);
-  if (!it) {
-    snprintf(err, errlen, "out of memory");
-    return -1;
-  }
+  if (!it) return PARSE_NOMEM;
   char nerr[200];
-  if (event_normalize(doc, header_id, j->received, &it->ev, nerr, sizeof nerr)) {
+  rc = event_normalize(doc, header_id, j->received, &it->ev, nerr, sizeof nerr);
+  if (rc) {
     j->n_items--;
     snprintf(err, errlen, "%s: %s", what, nerr);
-    return -1;
+    return rc == EVENT_ENOMEM ? PARSE_NOMEM : PARSE_INVALID;
   }
   it->payload = payload;
   it->len = len;
-  hex_to_16(it->ev.event_id, it->event_id);
+  hex_event_id(it->ev.event_id, 32, NULL, it->event_id);
   it->has_event_id = 1;
   if (!j->response_id[0]) memcpy(j->response_id, it->ev.event_id, 33);
-  return 0;
+  return PARSE_OK;
 }
 
 static double json_time(const jdom_val *v, double dflt) {
@@ -289,26 +283,26 @@ static int64_t int_or_0(const jdom_val *v) {
 
 static int parse_transaction(ingest_job *j, jdom_doc *arena, const char *payload, size_t len,
                              const char *what, char *err, size_t errlen) {
-  const jdom_val *doc = load_object(j->a, arena, payload, len, NULL, 0, what, err, errlen);
-  if (!doc) return -1;
+  const jdom_val *doc;
+  int rc = load_object(j->a, arena, payload, len, NULL, 0, what, &doc, err, errlen);
+  if (rc) return rc;
   char id[33];
-  const char *eid = jdom_str(jdom_get(doc, "event_id"));
-  if (!eid || normalise_event_id(eid, id)) {
-    snprintf(err, errlen, "%s: event_id must be 32 hex digits", what);
-    return -1;
+  uint8_t raw[16];
+  const jdom_val *eid = jdom_get(doc, "event_id");
+  if (!jdom_is_string(eid) || hex_event_id(eid->u.s, eid->n, id, raw)) {
+    snprintf(err, errlen, "%s: event_id must be 32 hex digits or a UUID", what);
+    return PARSE_INVALID;
   }
   ingest_item *it = add_item(j, IT_TRANSACTION);
-  if (!it) {
-    return -1;
-  }
-  hex_to_16(id, it->event_id);
+  if (!it) return PARSE_NOMEM;
+  memcpy(it->event_id, raw, 16);
   it->has_event_id = 1;
   it->payload = payload;
   it->len = len;
-  it->s[0] = dup_or_null(jdom_str(jdom_get(doc, "transaction")));
+  if (dup_into(&it->s[0], jdom_str(jdom_get(doc, "transaction")))) return PARSE_NOMEM;
   it->t1 = json_time(jdom_get(doc, "timestamp"), j->received);
   if (!j->response_id[0]) memcpy(j->response_id, id, 33);
-  return 0;
+  return PARSE_OK;
 }
 
 static const char *str_or(const jdom_val *v, const char *dflt) {
@@ -318,8 +312,9 @@ static const char *str_or(const jdom_val *v, const char *dflt) {
 
 static int parse_session(ingest_job *j, jdom_doc *arena, const char *payload, size_t len,
                          const char *what, char *err, size_t errlen) {
-  const jdom_val *doc = load_object(j->a, arena, payload, len, NULL, 0, what, err, errlen);
-  if (!doc) return -1;
+  const jdom_val *doc;
+  int rc = load_object(j->a, arena, payload, len, NULL, 0, what, &doc, err, errlen);
+  if (rc) return rc;
   const jdom_val *attrs = jdom_get(doc, "attrs");
   const char *sid = jdom_str(jdom_get(doc, "sid"));
   const char *release = jdom_str(jdom_get(attrs, "release"));
@@ -327,61 +322,60 @@ static int parse_session(ingest_job *j, jdom_doc *arena, const char *payload, si
   if (!sid || (errors && !jdom_is(errors, JDOM_INT))) {
     snprintf(err, errlen, "%s: %s", what,
              !sid ? "sid must be a string" : "errors must be an integer");
-    return -1;
+    return PARSE_INVALID;
   }
   if (!release) { /* Sentry drops sessions without a release, and so do we */
     j->a->counters.items_skipped++;
-    return 0;
+    return PARSE_OK;
   }
   ingest_item *it = add_item(j, IT_SESSION);
-  if (!it) {
-    return -1;
-  }
-  it->s[0] = strdup(sid);
-  it->s[1] = strdup(release);
-  it->s[2] = strdup(str_or(jdom_get(attrs, "environment"), "production"));
-  it->s[3] = strdup(str_or(jdom_get(doc, "status"), "ok"));
+  if (!it || dup_into(&it->s[0], sid) || dup_into(&it->s[1], release) ||
+      dup_into(&it->s[2], str_or(jdom_get(attrs, "environment"), "production")) ||
+      dup_into(&it->s[3], str_or(jdom_get(doc, "status"), "ok")))
+    return PARSE_NOMEM;
   it->n[0] = errors ? errors->u.i : 0;
   it->t2 = json_time(jdom_get(doc, "timestamp"), j->received);
   it->t1 = json_time(jdom_get(doc, "started"), it->t2);
-  return 0;
+  return PARSE_OK;
 }
 
 static int parse_sessions(ingest_job *j, jdom_doc *arena, const char *payload, size_t len,
                           const char *what, char *err, size_t errlen) {
-  const jdom_val *doc = load_object(j->a, arena, payload, len, NULL, 0, what, err, errlen);
-  if (!doc) return -1;
+  const jdom_val *doc;
+  int rc = load_object(j->a, arena, payload, len, NULL, 0, what, &doc, err, errlen);
+  if (rc) return rc;
   const jdom_val *attrs = jdom_get(doc, "attrs");
   const jdom_val *aggs = jdom_get(doc, "aggregates");
   const char *release = jdom_str(jdom_get(attrs, "release"));
   if (aggs && !jdom_is_array(aggs)) {
     snprintf(err, errlen, "%s: aggregates must be an array", what);
-    return -1;
+    return PARSE_INVALID;
   }
+  if (!release) return PARSE_OK; /* as for a single session */
   size_t i;
   const jdom_val *agg;
   jdom_array_foreach(aggs, i, agg) {
-    if (!release) break;
     ingest_item *it = add_item(j, IT_SESSION_AGG);
-    if (!it) break;
-    it->s[0] = strdup(release);
-    it->s[1] = strdup(str_or(jdom_get(attrs, "environment"), "production"));
+    if (!it || dup_into(&it->s[0], release) ||
+        dup_into(&it->s[1], str_or(jdom_get(attrs, "environment"), "production")))
+      return PARSE_NOMEM;
     it->n[0] = int_or_0(jdom_get(agg, "exited"));
     it->n[1] = int_or_0(jdom_get(agg, "errored"));
     it->n[2] = int_or_0(jdom_get(agg, "crashed"));
     it->n[3] = int_or_0(jdom_get(agg, "abnormal"));
   }
-  return 0;
+  return PARSE_OK;
 }
 
 static int parse_client_report(ingest_job *j, jdom_doc *arena, const char *payload, size_t len,
                                const char *what, char *err, size_t errlen) {
-  const jdom_val *doc = load_object(j->a, arena, payload, len, NULL, 0, what, err, errlen);
-  if (!doc) return -1;
+  const jdom_val *doc;
+  int rc = load_object(j->a, arena, payload, len, NULL, 0, what, &doc, err, errlen);
+  if (rc) return rc;
   const jdom_val *list = jdom_get(doc, "discarded_events");
   if (list && !jdom_is_array(list)) {
     snprintf(err, errlen, "%s: discarded_events must be an array", what);
-    return -1;
+    return PARSE_INVALID;
   }
   size_t i;
   const jdom_val *e;
@@ -392,33 +386,31 @@ static int parse_client_report(ingest_job *j, jdom_doc *arena, const char *paylo
     if (!reason || !category || !jdom_is(q, JDOM_INT) || q->u.i < 0) {
       snprintf(err, errlen, "%s: discarded_events[%zu] needs reason, category and quantity", what,
                i);
-      return -1;
+      return PARSE_INVALID;
     }
     ingest_item *it = add_item(j, IT_DROPPED);
-    if (!it) break;
-    it->s[0] = strdup(reason);
-    it->s[1] = strdup(category);
+    if (!it || dup_into(&it->s[0], reason) || dup_into(&it->s[1], category)) return PARSE_NOMEM;
     it->n[0] = q->u.i;
   }
-  return 0;
+  return PARSE_OK;
 }
 
-static void parse_attachment(ingest_job *j, const envelope_item *ei, const char *env_event_id) {
+/* env_event_id (may be NULL) is the envelope's, already normalised. */
+static int parse_attachment(ingest_job *j, const envelope_item *ei, const char *env_event_id) {
   if (ei->len > j->a->cfg->max_attachment_bytes) {
     j->a->counters.items_skipped++;
-    return;
+    return PARSE_OK;
   }
   ingest_item *it = add_item(j, IT_ATTACHMENT);
-  if (!it) return;
+  if (!it) return PARSE_NOMEM;
   it->payload = ei->payload;
   it->len = ei->len;
-  it->s[0] = strdup(str_or(jdom_get(ei->header, "filename"), "attachment"));
-  it->s[1] = dup_or_null(jdom_str(jdom_get(ei->header, "content_type")));
-  char id[33];
-  if (env_event_id && normalise_event_id(env_event_id, id) == 0) {
-    hex_to_16(id, it->event_id);
+  if (dup_into(&it->s[0], str_or(jdom_get(ei->header, "filename"), "attachment")) ||
+      dup_into(&it->s[1], jdom_str(jdom_get(ei->header, "content_type"))))
+    return PARSE_NOMEM;
+  if (env_event_id && hex_event_id(env_event_id, strlen(env_event_id), NULL, it->event_id) == 0)
     it->has_event_id = 1;
-  }
+  return PARSE_OK;
 }
 
 /* --- the writer side ----------------------------------------------------------------------- */
@@ -539,7 +531,7 @@ static ingest_job *job_new(app *a, http_conn *c, int64_t project_id, http_reques
   ingest_job *j = calloc(1, sizeof *j);
   if (!j) {
     free(body);
-    http_respond_error(c, 503, "Retry-After: 1\r\n", "out of memory");
+    http_respond_error(c, 503, RETRY_NOMEM, "out of memory, retry later");
     return NULL;
   }
   j->sink = a->alerts;
@@ -551,9 +543,15 @@ static ingest_job *job_new(app *a, http_conn *c, int64_t project_id, http_reques
   return j;
 }
 
-static void reject(ingest_job *j, const char *err) {
-  j->a->counters.rejected_invalid++;
-  http_respond_error(j->c, 400, NULL, err);
+/* Answers a request that will not be stored and frees the job: rc PARSE_NOMEM is a 503 the
+ * client may retry, anything else a 400 saying why (err, which may be empty). */
+static void reject(ingest_job *j, int rc, const char *err) {
+  if (rc == PARSE_NOMEM) {
+    http_respond_error(j->c, 503, RETRY_NOMEM, "out of memory, retry later");
+  } else {
+    j->a->counters.rejected_invalid++;
+    http_respond_error(j->c, 400, NULL, err[0] ? err : "invalid request");
+  }
   job_free(j);
 }
 
@@ -566,13 +564,13 @@ void ingest_store(app *a, http_conn *c, http_request *req, const route_params *p
   if (ingest_prepare(a, c, req, p, 0, &project_id, &body, &len) < 0) return;
   ingest_job *j = job_new(a, c, project_id, req, body);
   if (!j) return;
-  char err[300];
+  char err[300] = "";
   jdom_doc arena; /* the event's tree, until it is normalised */
   jdom_init(&arena);
   int rc = parse_event(j, &arena, body, len, NULL, "event", err, sizeof err);
   jdom_free(&arena);
   if (rc) {
-    reject(j, err);
+    reject(j, rc, err);
     return;
   }
   submit(j);
@@ -587,9 +585,10 @@ void ingest_envelope(app *a, http_conn *c, http_request *req, const route_params
   ingest_job *j = job_new(a, c, project_id, req, body);
   if (!j) return;
   envelope env;
-  char err[300];
-  if (envelope_parse(body, len, a->cfg->max_envelope_items, &env, err, sizeof err)) {
-    reject(j, err);
+  char err[300] = "";
+  int rc = envelope_parse(body, len, a->cfg->max_envelope_items, &env, err, sizeof err);
+  if (rc) {
+    reject(j, rc == ENVELOPE_ENOMEM ? PARSE_NOMEM : PARSE_INVALID, err);
     return;
   }
   if (!authed) {
@@ -604,10 +603,10 @@ void ingest_envelope(app *a, http_conn *c, http_request *req, const route_params
       return;
     }
   }
-  const char *header_id = jdom_str(jdom_get(env.header, "event_id"));
+  const jdom_val *header_id = jdom_get(env.header, "event_id");
   char hid[33] = "";
-  if (header_id && normalise_event_id(header_id, hid) == 0) memcpy(j->response_id, hid, 33);
-  int rc = 0;
+  if (jdom_is_string(header_id) && hex_event_id(header_id->u.s, header_id->n, hid, NULL) == 0)
+    memcpy(j->response_id, hid, 33);
   jdom_doc *arena = &env.arena; /* the payloads' trees go with the headers' */
   for (size_t i = 0; i < env.n_items && rc == 0; i++) {
     const envelope_item *ei = &env.items[i];
@@ -624,14 +623,14 @@ void ingest_envelope(app *a, http_conn *c, http_request *req, const route_params
     } else if (!strcmp(ei->type, "client_report")) {
       rc = parse_client_report(j, arena, ei->payload, ei->len, what, err, sizeof err);
     } else if (!strcmp(ei->type, "attachment")) {
-      parse_attachment(j, ei, hid[0] ? hid : NULL);
+      rc = parse_attachment(j, ei, hid[0] ? hid : NULL);
     } else {
       a->counters.items_skipped++; /* unknown types are skipped, as Sentry's relay does */
     }
   }
   envelope_free(&env);
   if (rc) {
-    reject(j, err);
+    reject(j, rc, err);
     return;
   }
   if (j->n_items == 0) {

@@ -6,9 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* For main.c and api.c until they include util/hex.h for hex_encode themselves. */
-#include "util/hex.h"
-
 typedef struct sha256_ctx {
   uint32_t state[8];
   uint64_t bits;

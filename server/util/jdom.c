@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hex.h"
+
 #define JANSSON_DEPTH_MAX 2048 /* JSON_PARSER_MAX_DEPTH: jansson counts values, the top is 1 */
 #define JDOM_SMALL        16   /* objects up to this many members have no index */
 #define VALS_INLINE       256  /* scratch values kept on the C stack before the heap */
@@ -209,16 +211,9 @@ static uint64_t word_special(uint64_t w) {
 static int hex4(const unsigned char *p, uint32_t *out) {
   uint32_t v = 0;
   for (int i = 0; i < 4; i++) {
-    unsigned char c = p[i];
-    v <<= 4;
-    if (is_digit(c))
-      v |= (uint32_t)(c - '0');
-    else if (c >= 'a' && c <= 'f')
-      v |= (uint32_t)(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F')
-      v |= (uint32_t)(c - 'A' + 10);
-    else
-      return -1;
+    int d = hex_value(p[i]);
+    if (d < 0) return -1;
+    v = v << 4 | (uint32_t)d;
   }
   *out = v;
   return 0;

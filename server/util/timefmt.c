@@ -1,8 +1,11 @@
-/* timefmt: the two clocks; strict RFC 3339 parsing without locale or timezone state (timegm-free
- * arithmetic from the civil-date algorithm), and millisecond formatting. */
+/* timefmt: the two clocks; the one RFC 3339 parser, without locale or timezone state (timegm-free
+ * arithmetic from the civil-date algorithm), and millisecond formatting. Pure apart from the
+ * clocks; any thread. Every accepted time is in [0, TIME_MAX_UNIX), so callers may store it as
+ * an integer of milliseconds without a range check of their own. */
 #include "util/timefmt.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -31,50 +34,68 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + (int64_t)doe - 719468;
 }
 
-static int digits(const char *s, size_t n, int *out) {
+/* Reads exactly k decimal digits at *p, moving *p past them. */
+static bool digits(const char **p, const char *end, int k, int *out) {
   int v = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return -1;
-    v = v * 10 + (s[i] - '0');
+  for (int i = 0; i < k; i++, (*p)++) {
+    if (*p >= end || **p < '0' || **p > '9') return false;
+    v = v * 10 + (**p - '0');
   }
   *out = v;
-  return 0;
+  return true;
+}
+
+/* Moves *p past ch when it is next. */
+static bool skip(const char **p, const char *end, char ch) {
+  if (*p >= end || **p != ch) return false;
+  (*p)++;
+  return true;
+}
+
+static bool leap_year(int y) {
+  return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
 }
 
 int time_parse_rfc3339(const char *s, size_t len, double *out) {
-  int y, mo, d, h, mi, sec;
-  if (len < 19 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-      digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
-      digits(s + 17, 2, &sec))
+  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (!s) return -1;
+  const char *p = s, *end = s + len;
+  int y, mo, d, h = 0, mi = 0, se = 0;
+  long ns = 0, offset = 0;
+  if (!digits(&p, end, 4, &y) || !skip(&p, end, '-') || !digits(&p, end, 2, &mo) ||
+      !skip(&p, end, '-') || !digits(&p, end, 2, &d))
     return -1;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return -1;
-  size_t i = 19;
-  double frac = 0, scale = 0.1;
-  if (i < len && s[i] == '.') {
-    i++;
-    if (i >= len || s[i] < '0' || s[i] > '9') return -1;
-    while (i < len && s[i] >= '0' && s[i] <= '9') {
-      frac += (s[i] - '0') * scale;
-      scale /= 10;
-      i++;
+  if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap_year(y)))
+    return -1;
+  if (p < end) { /* otherwise a bare date: midnight UTC */
+    if (*p != 'T' && *p != 't' && *p != ' ') return -1;
+    p++;
+    if (!digits(&p, end, 2, &h) || !skip(&p, end, ':') || !digits(&p, end, 2, &mi)) return -1;
+    if (skip(&p, end, ':')) {
+      if (!digits(&p, end, 2, &se)) return -1;
+      if (skip(&p, end, '.') || skip(&p, end, ',')) {
+        if (p == end || *p < '0' || *p > '9') return -1;
+        for (long scale = 100000000; p < end && *p >= '0' && *p <= '9'; p++, scale /= 10)
+          ns += (*p - '0') * scale; /* digits past nanoseconds add 0 */
+      }
     }
+    if (h > 23 || mi > 59 || se > 60) return -1;
+    if (skip(&p, end, 'Z') || skip(&p, end, 'z')) {
+      /* UTC */
+    } else if (p < end && (*p == '+' || *p == '-')) {
+      long sign = *p++ == '-' ? -1 : 1;
+      int oh, om;
+      if (!digits(&p, end, 2, &oh)) return -1;
+      skip(&p, end, ':');
+      if (!digits(&p, end, 2, &om) || oh > 23 || om > 59) return -1;
+      offset = sign * (oh * 3600L + om * 60L);
+    } /* no zone: UTC */
   }
-  int offset = 0;
-  if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
-    i++;
-  } else if (i < len && (s[i] == '+' || s[i] == '-')) {
-    int oh, om;
-    if (len - i < 6 || digits(s + i + 1, 2, &oh) || s[i + 3] != ':' || digits(s + i + 4, 2, &om))
-      return -1;
-    offset = (oh * 60 + om) * 60 * (s[i] == '-' ? -1 : 1);
-    i += 6;
-  } else if (i != len) {
-    return -1; /* naive timestamps are taken as UTC, as Sentry does */
-  }
-  if (i != len) return -1;
-  int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-  *out = (double)(days * 86400 + h * 3600 + mi * 60 + sec - offset) + frac;
+  if (p != end) return -1;
+  int64_t secs =
+      days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - offset;
+  if (secs < 0 || secs >= TIME_MAX_UNIX) return -1;
+  *out = (double)secs + (double)ns / 1e9;
   return 0;
 }
 

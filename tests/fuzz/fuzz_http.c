@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "http/http.h"
+#include "util/hex.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -55,7 +56,7 @@ static void handler(http_conn *c, http_request *req, void *ctx) {
   size_t len = 0;
   (void)http_header_get(req, "content-encoding", &len);
   (void)http_query_get(req, "sentry_key", buf, sizeof buf);
-  (void)http_percent_decode(req->path, req->path_len, buf, sizeof buf);
+  (void)hex_percent_decode(req->path, req->path_len, buf, sizeof buf, false);
   (void)http_conn_peer(c);
   if (req->n_headers & 1) http_conn_set_cors(c);
   if (strstr(req->path, "async")) {
