@@ -139,7 +139,7 @@ TEST(issues_are_created_counted_and_regressed) {
   CHECK_EQ_INT(alerts_for_issue(f.tx, NULL, &e4, &c), STORE_OK);
   CHECK_EQ_INT(count(&f,
                      "SELECT count(*) FROM alerts WHERE kind='regression' AND issue_id=?1"
-                     " AND status='firing'",
+                     " AND status='notified'",
                      issue),
                1);
   CHECK(text_is(&f, "SELECT summary FROM alerts WHERE kind='regression' AND issue_id=?1", issue,
