@@ -17,18 +17,9 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "util/errmsg.h"
+
 #define DECODE_FIRST_CAP 16384 /* first output allocation, bytes, unless max_out is smaller */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 int decode_encoding_parse(const char *value, size_t len, decode_encoding *enc) {
   static const struct {
@@ -92,7 +83,7 @@ static int inflate_all(const unsigned char *in, size_t inlen, int window_bits, b
   memset(&zs, 0, sizeof(zs));
   int zrc = inflateInit2(&zs, window_bits);
   if (zrc != Z_OK) {
-    set_err(err, errlen, "inflateInit2 failed (%d)", zrc);
+    errmsg_set(err, errlen, "inflateInit2 failed (%d)", zrc);
     return zrc == Z_MEM_ERROR ? DECODE_ERR_NOMEM : DECODE_ERR_CORRUPT;
   }
   int rc = DECODE_OK;
@@ -124,25 +115,25 @@ static int inflate_all(const unsigned char *in, size_t inlen, int window_bits, b
         inflateReset(&zs);
         continue;
       }
-      set_err(err, errlen, "%zu bytes of trailing data after the compressed stream", left);
+      errmsg_set(err, errlen, "%zu bytes of trailing data after the compressed stream", left);
       rc = DECODE_ERR_CORRUPT;
       break;
     }
     if (zrc == Z_BUF_ERROR) /* no progress although all input was given */
-      set_err(err, errlen, "compressed stream is truncated");
+      errmsg_set(err, errlen, "compressed stream is truncated");
     else
-      set_err(err, errlen, "bad compressed data: %s",
-              zrc == Z_NEED_DICT ? "needs a preset dictionary"
-              : zs.msg           ? zs.msg
-                                 : "zlib error");
+      errmsg_set(err, errlen, "bad compressed data: %s",
+                 zrc == Z_NEED_DICT ? "needs a preset dictionary"
+                 : zs.msg           ? zs.msg
+                                    : "zlib error");
     rc = zrc == Z_MEM_ERROR ? DECODE_ERR_NOMEM : DECODE_ERR_CORRUPT;
     break;
   }
   inflateEnd(&zs);
   if (rc == DECODE_ERR_TOO_BIG)
-    set_err(err, errlen, "decoded body is larger than %zu bytes", max_out);
+    errmsg_set(err, errlen, "decoded body is larger than %zu bytes", max_out);
   else if (rc == DECODE_ERR_NOMEM)
-    set_err(err, errlen, "out of memory while decoding");
+    errmsg_set(err, errlen, "out of memory while decoding");
   return rc;
 }
 
@@ -152,18 +143,18 @@ int decode_body(decode_encoding enc, const char *in, size_t inlen, size_t max_ou
   int rc;
   *out = NULL;
   *outlen = 0;
-  set_err(err, errlen, "%s", "");
+  errmsg_set(err, errlen, "%s", "");
   if (!in) inlen = 0;
 
   switch (enc) {
   case DECODE_IDENTITY:
     if (inlen > max_out) {
-      set_err(err, errlen, "body is larger than %zu bytes", max_out);
+      errmsg_set(err, errlen, "body is larger than %zu bytes", max_out);
       return DECODE_ERR_TOO_BIG;
     }
     o.buf = malloc(inlen + 1);
     if (!o.buf) {
-      set_err(err, errlen, "out of memory while decoding");
+      errmsg_set(err, errlen, "out of memory while decoding");
       return DECODE_ERR_NOMEM;
     }
     if (inlen) memcpy(o.buf, in, inlen);
@@ -174,8 +165,8 @@ int decode_body(decode_encoding enc, const char *in, size_t inlen, size_t max_ou
   case DECODE_DEFLATE: {
     const unsigned char *u = (const unsigned char *)in;
     if (inlen == 0) {
-      set_err(err, errlen, "empty body with Content-Encoding %s",
-              enc == DECODE_GZIP ? "gzip" : "deflate");
+      errmsg_set(err, errlen, "empty body with Content-Encoding %s",
+                 enc == DECODE_GZIP ? "gzip" : "deflate");
       return DECODE_ERR_CORRUPT;
     }
     bool gzip = enc == DECODE_GZIP;
@@ -184,7 +175,7 @@ int decode_body(decode_encoding enc, const char *in, size_t inlen, size_t max_ou
     break;
   }
   default:
-    set_err(err, errlen, "unsupported encoding %d", (int)enc);
+    errmsg_set(err, errlen, "unsupported encoding %d", (int)enc);
     return DECODE_ERR_UNSUPPORTED;
   }
 

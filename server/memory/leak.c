@@ -242,6 +242,16 @@ static double ols_rss(const double *x, const double *y, int n, double *b) {
   return rss > 0 ? rss : 0;
 }
 
+/* The effective number of samples behind a fit whose residuals have lag-1 autocorrelation
+ * num/den (clamped to 0..0.95): n (1 - rho) / (1 + rho), at least min. */
+static double effective_n(double num, double den, int n, double min) {
+  double rho = den > 0 ? num / den : 0;
+  if (rho < 0) rho = 0;
+  if (rho > 0.95) rho = 0.95;
+  double neff = n * (1 - rho) / (1 + rho);
+  return neff < min ? min : neff;
+}
+
 /* Linear growth against saturating growth, by an information criterion. Fits a line and, on a
  * grid of time scales, an exponential approach y = a + b(1 - e^-(t-o)/tau) and a log curve
  * y = a + b log(1 + (t-o)/c), both from each origin o in org[0..norg) (the window start, the
@@ -289,11 +299,7 @@ static double saturates(const double *t, const double *y, int n, const double *o
     den += r * r;
     prev = r;
   }
-  double rho = den > 0 ? num / den : 0;
-  if (rho < 0) rho = 0;
-  if (rho > 0.95) rho = 0.95;
-  double neff = n * (1 - rho) / (1 + rho);
-  if (neff < 4) neff = 4;
+  double neff = effective_n(num, den, n, 4);
   if (best <= 0) return INFINITY;
 #ifdef LEAK_DEBUG
   fprintf(stderr, "  sat n=%d span=%.2f o=%.2f sc=%.2f k=%d rho=%.2f neff=%.1f dbic=%.1f\n", n,
@@ -458,11 +464,7 @@ static void win_need(series *e, win *a, int need) {
       den += r * r;
       prev = r;
     }
-    double rho = den > 0 ? num / den : 0;
-    if (rho < 0) rho = 0;
-    if (rho > 0.95) rho = 0.95;
-    double neff = n * (1 - rho) / (1 + rho);
-    if (neff < 2) neff = 2;
+    double neff = effective_n(num, den, n, 2);
     double se = 1.2 * sigma / sqrt(a->vt / n * neff);
     w->z = se > 0 ? w->s / se : 0;
     a->sigma = sigma;

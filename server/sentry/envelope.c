@@ -13,16 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
+#include "util/errmsg.h"
 
 static bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -38,27 +29,27 @@ static int parse_header_line(jdom_doc *arena, const char *buf, size_t len, size_
   const char *nl = memchr(buf + start, '\n', scan);
   size_t line_len = nl ? (size_t)(nl - (buf + start)) : scan;
   if (line_len > ENVELOPE_HEADER_MAX) {
-    set_err(err, errlen, "%s is longer than %d bytes", what, ENVELOPE_HEADER_MAX);
+    errmsg_set(err, errlen, "%s is longer than %d bytes", what, ENVELOPE_HEADER_MAX);
     return ENVELOPE_EINVAL;
   }
   jdom_opts opts = {ENVELOPE_DEPTH_MAX, JDOM_ALLOW_DUPLICATES, NULL, 0};
   const jdom_val *j;
   int rc = jdom_parse(arena, buf + start, line_len, &opts, &j, NULL, 0);
   if (rc == JDOM_TOO_DEEP) {
-    set_err(err, errlen, "%s nests deeper than %d levels", what, ENVELOPE_DEPTH_MAX);
+    errmsg_set(err, errlen, "%s nests deeper than %d levels", what, ENVELOPE_DEPTH_MAX);
     return ENVELOPE_EINVAL;
   }
   if (rc == JDOM_NOMEM) {
-    set_err(err, errlen, "out of memory parsing the %s", what);
+    errmsg_set(err, errlen, "out of memory parsing the %s", what);
     return ENVELOPE_ENOMEM;
   }
   if (rc != JDOM_OK) {
-    set_err(err, errlen, "%s is not valid JSON: %s at byte %zu", what, arena->err_why,
-            arena->err_at);
+    errmsg_set(err, errlen, "%s is not valid JSON: %s at byte %zu", what, arena->err_why,
+               arena->err_at);
     return ENVELOPE_EINVAL;
   }
   if (!jdom_is_object(j)) {
-    set_err(err, errlen, "%s is not a JSON object", what);
+    errmsg_set(err, errlen, "%s is not a JSON object", what);
     return ENVELOPE_EINVAL;
   }
   *obj = j;
@@ -74,7 +65,7 @@ static int item_length(const jdom_val *hdr, size_t n, bool *has_len, unsigned lo
   *has_len = false;
   if (!l || jdom_is_null(l)) return 0;
   if (!jdom_is(l, JDOM_INT) || l->u.i < 0) {
-    set_err(err, errlen, "item %zu: \"length\" is not a non-negative integer", n);
+    errmsg_set(err, errlen, "item %zu: \"length\" is not a non-negative integer", n);
     return ENVELOPE_EINVAL;
   }
   *has_len = true;
@@ -109,11 +100,11 @@ static int parse_item(jdom_doc *arena, const char *buf, size_t len, size_t *pos,
    * would believe an event was delivered that was not. */
   const jdom_val *type = jdom_get(it->header, "type");
   if (!type) {
-    set_err(err, errlen, "item %zu: header has no \"type\"", n);
+    errmsg_set(err, errlen, "item %zu: header has no \"type\"", n);
     return ENVELOPE_EINVAL;
   }
   if (!jdom_is_string(type)) {
-    set_err(err, errlen, "item %zu: \"type\" is not a string", n);
+    errmsg_set(err, errlen, "item %zu: \"type\" is not a string", n);
     return ENVELOPE_EINVAL;
   }
   it->type = type->u.s;
@@ -126,12 +117,13 @@ static int parse_item(jdom_doc *arena, const char *buf, size_t len, size_t *pos,
   it->payload = buf + start;
   if (has_len) {
     if (want > avail) {
-      set_err(err, errlen, "item %zu: length %llu runs past the end of the body", n, want);
+      errmsg_set(err, errlen, "item %zu: length %llu runs past the end of the body", n, want);
       return ENVELOPE_EINVAL;
     }
     size_t plen = (size_t)want;
     if (plen < avail && buf[start + plen] != '\n') {
-      set_err(err, errlen, "item %zu: payload of length %zu is not followed by a newline", n, plen);
+      errmsg_set(err, errlen, "item %zu: payload of length %zu is not followed by a newline", n,
+                 plen);
       return ENVELOPE_EINVAL;
     }
     it->len = plen;
@@ -155,13 +147,13 @@ int envelope_parse(const char *buf, size_t len, size_t max_items, envelope *out,
   envelope env = {0};
   size_t cap = 0, pos;
   int rc;
-  set_err(err, errlen, "%s", "");
+  errmsg_set(err, errlen, "%s", "");
   memset(out, 0, sizeof(*out));
   if (!buf) len = 0;
 
   pos = skip_space(buf, len, 0);
   if (pos == len) {
-    set_err(err, errlen, "empty body: an envelope needs at least a header line");
+    errmsg_set(err, errlen, "empty body: an envelope needs at least a header line");
     return ENVELOPE_EINVAL;
   }
   rc = parse_header_line(&env.arena, buf, len, &pos, "envelope header", &env.header, err, errlen);
@@ -171,13 +163,13 @@ int envelope_parse(const char *buf, size_t len, size_t max_items, envelope *out,
     pos = skip_space(buf, len, pos);
     if (pos == len) break;
     if (env.n_items == max_items) {
-      set_err(err, errlen, "more than %zu items in the envelope", max_items);
+      errmsg_set(err, errlen, "more than %zu items in the envelope", max_items);
       rc = ENVELOPE_EINVAL;
       goto fail;
     }
     envelope_item *it = push_item(&env, &cap, max_items);
     if (!it) {
-      set_err(err, errlen, "out of memory after %zu items", env.n_items);
+      errmsg_set(err, errlen, "out of memory after %zu items", env.n_items);
       rc = ENVELOPE_ENOMEM;
       goto fail;
     }
