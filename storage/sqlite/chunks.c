@@ -203,8 +203,9 @@ int chunks_migrate_samples(db *d) {
   sqlite3_finalize(s);
   s = NULL;
   if (db_exec(d, "DROP TABLE samples") != SQLITE_OK) goto out;
-  log_info("raw samples packed into chunks", "samples=%lld chunks=%lld skipped=%lld",
-           (long long)rows, (long long)chunks, (long long)skipped);
+  if (rows)
+    log_info("raw samples packed into chunks", "samples=%lld chunks=%lld skipped=%lld",
+             (long long)rows, (long long)chunks, (long long)skipped);
   rc = 0;
 out:
   if (rc) log_error("packing raw samples failed", "err=\"%s\"", sqlite3_errmsg(db_handle(d)));

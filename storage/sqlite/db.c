@@ -97,8 +97,9 @@ static int migrate(db *d) {
       return -1;
     }
     if (db_exec(d, "COMMIT") != SQLITE_OK) return -1;
-    log_info("schema migrated", "version=%d", v + 1);
+    if (version > 0) log_info("schema migrated", "version=%d", v + 1);
   }
+  if (version == 0) log_info("database created", "schema=%d", schema_migration_count);
   return 0;
 }
 
