@@ -166,3 +166,61 @@ def test_raven_ruby_and_node(server, recorder, name, cmd, client, err_title, fra
     by_title = wait_issues(server, p["id"], 2)
     assert set(by_title) == {err_title, f"{name} legacy message"}, by_title
     assert frame in (by_title[err_title].get("culprit") or ""), by_title[err_title]
+
+
+def post_store(server, project, body, content_type="application/octet-stream"):
+    """Posts body to /store/ the way the raven clients do; returns (status, JSON document)."""
+    auth = (f"Sentry sentry_version=5, sentry_client=raven-node/2.6.4, sentry_timestamp=1, "
+            f"sentry_key={project['public_key']}, sentry_secret=legacysecret")
+    st, doc, _ = server.request("POST", f"/api/{project['id']}/store/", body, token=None,
+                                headers={"Content-Type": content_type, "X-Sentry-Auth": auth})
+    return st, doc
+
+
+def legacy_body(event, wbits=zlib.MAX_WBITS):
+    z = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    return base64.b64encode(z.compress(json.dumps(event).encode()) + z.flush())
+
+
+def test_legacy_forms_errors_and_bounds(server_factory):
+    """zlib, raw deflate, gzip and plain JSON inside base64 are all stored; bad base64 or a bad
+    stream is a 400 saying so; the inflated size is bound by --max-decoded-bytes while
+    inflating and the base64 text by --max-body-bytes."""
+    s = server_factory("--max-body-bytes", "65536", "--max-decoded-bytes", "262144")
+    p = s.create_project("legacy-forms")
+    sent = []
+    forms = {"zlib": zlib.MAX_WBITS, "raw": -zlib.MAX_WBITS, "gzip": 16 + zlib.MAX_WBITS,
+             "plain": None}
+    for n, (form, wbits) in enumerate(forms.items()):
+        ev = {"event_id": f"{n + 1:032x}", "message": f"legacy form {form}", "platform": "node"}
+        body = (base64.encodebytes(json.dumps(ev).encode()) if wbits is None
+                else legacy_body(ev, wbits))
+        st, doc = post_store(s, p, b"\n " + body + b"\n")
+        assert st == 200 and doc["id"] == ev["event_id"], (wbits, st, doc)
+        sent.append(ev["message"])
+    by_title = wait_issues(s, p["id"], len(sent))
+    assert set(by_title) == set(sent), by_title
+
+    for body, why in [(b"eJ!!", "invalid base64 character 0x21 at byte 2"),
+                      (b"[1, 2]", "invalid base64 character 0x5b at byte 0"),
+                      (base64.b64encode(b"not compressed"), "bad compressed data"),
+                      (legacy_body({"message": "x" * 100})[:-8], "")]:
+        st, doc = post_store(s, p, body)
+        assert st == 400, (body, st, doc)
+        assert doc["detail"].startswith("body is neither JSON nor base64(zlib(JSON)): "), doc
+        assert why in doc["detail"], (why, doc)
+    # plain JSON (raven-go's short events) still goes the usual way, errors included
+    st, doc = post_store(s, p, b'  {"message": "plain"', "application/json")
+    assert st == 400 and "malformed JSON" in doc["detail"], doc
+
+    # a bomb: 32 MiB of zeros in a small body is cut off at --max-decoded-bytes
+    z = zlib.compressobj(9)
+    bomb = z.compress(b"\0" * (32 << 20)) + z.flush()
+    assert len(base64.b64encode(bomb)) < 65536
+    st, doc = post_store(s, p, base64.b64encode(bomb))
+    assert st == 413 and doc["detail"], (st, doc)
+    # the base64 text itself counts against --max-body-bytes
+    st, doc = post_store(s, p, base64.b64encode(os.urandom(60000)))
+    assert st == 413 and doc["detail"], (st, doc)
+    assert s.request("GET", "/healthz", token=None)[0] == 200
+    assert sum(i["count"] for i in issues(s, p["id"])) == len(sent)
