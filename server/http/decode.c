@@ -3,7 +3,9 @@
  * buffer never grows past max_out + 1 bytes, and the first byte beyond max_out stops zlib with
  * DECODE_ERR_TOO_BIG, so a decompression bomb costs at most max_out of memory. Input is fed
  * to zlib in chunks that fit its 32-bit counters. Concatenated gzip members are accepted;
- * anything else after the end of a stream, or a stream that stops early, is corrupt. */
+ * anything else after the end of a stream, or a stream that stops early, is corrupt. The legacy
+ * raven /store/ form (base64 text of a deflate stream) is base64-decoded into a temporary
+ * buffer no larger than the text and then goes through the same bounded inflate. */
 #include "http/decode.h"
 
 #include <assert.h>
@@ -188,4 +190,93 @@ int decode_body(decode_encoding enc, const char *in, size_t inlen, size_t max_ou
   *out = o.buf;
   *outlen = o.len;
   return DECODE_OK;
+}
+
+/* Value of a base64 digit (standard "+/" or URL-safe "-_" alphabet), or -1. */
+static int base64_value(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+' || c == '-') return 62;
+  if (c == '/' || c == '_') return 63;
+  return -1;
+}
+
+/* Decodes base64 text in[0..inlen) into out, which has room for inlen / 4 * 3 + 3 bytes.
+ * Whitespace is skipped anywhere; '=' may only end the text (at most two, and only blanks after
+ * them); missing padding is accepted; a lone final digit (6 bits) is not. Returns
+ * DECODE_OK with *outlen set, or DECODE_ERR_CORRUPT with err saying where. */
+static int base64_decode(const char *in, size_t inlen, unsigned char *out, size_t *outlen,
+                         char *err, size_t errlen) {
+  uint32_t acc = 0; /* pending bits, most significant first */
+  int nbits = 0;    /* how many bits of acc are pending */
+  size_t digits = 0, n = 0, pad = 0;
+  for (size_t i = 0; i < inlen; i++) {
+    unsigned char c = (unsigned char)in[i];
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    if (c == '=') {
+      if (++pad > 2) {
+        errmsg_set(err, errlen, "invalid base64: too much '=' padding at byte %zu", i);
+        return DECODE_ERR_CORRUPT;
+      }
+      continue;
+    }
+    int v = base64_value(c);
+    if (v < 0 || pad) {
+      if (v < 0)
+        errmsg_set(err, errlen, "invalid base64 character 0x%02x at byte %zu", c, i);
+      else
+        errmsg_set(err, errlen, "invalid base64: data after '=' padding at byte %zu", i);
+      return DECODE_ERR_CORRUPT;
+    }
+    acc = (acc << 6) | (uint32_t)v;
+    nbits += 6;
+    digits++;
+    if (nbits >= 8) {
+      nbits -= 8;
+      out[n++] = (unsigned char)(acc >> nbits);
+      acc &= (1u << nbits) - 1;
+    }
+  }
+  if (digits % 4 == 1) {
+    errmsg_set(err, errlen, "invalid base64: truncated (%zu digits)", digits);
+    return DECODE_ERR_CORRUPT;
+  }
+  if (pad && (digits + pad) % 4 != 0) {
+    errmsg_set(err, errlen, "invalid base64: wrong '=' padding");
+    return DECODE_ERR_CORRUPT;
+  }
+  *outlen = n;
+  return DECODE_OK;
+}
+
+int decode_legacy_store(const char *in, size_t inlen, size_t max_out, char **out, size_t *outlen,
+                        char *err, size_t errlen) {
+  *out = NULL;
+  *outlen = 0;
+  errmsg_set(err, errlen, "%s", "");
+  if (!in) inlen = 0;
+  unsigned char *raw = malloc(inlen / 4 * 3 + 3);
+  if (!raw) {
+    errmsg_set(err, errlen, "out of memory while decoding");
+    return DECODE_ERR_NOMEM;
+  }
+  size_t n = 0;
+  int rc = base64_decode(in, inlen, raw, &n, err, errlen);
+  if (rc == DECODE_OK && n == 0) {
+    errmsg_set(err, errlen, "empty body");
+    rc = DECODE_ERR_CORRUPT;
+  }
+  if (rc == DECODE_OK) {
+    size_t skip = 0; /* plain base64(JSON): leading whitespace, then '{' */
+    while (skip < n &&
+           (raw[skip] == ' ' || raw[skip] == '\t' || raw[skip] == '\r' || raw[skip] == '\n'))
+      skip++;
+    decode_encoding enc = skip < n && raw[skip] == '{'                 ? DECODE_IDENTITY
+                          : n >= 2 && raw[0] == 0x1f && raw[1] == 0x8b ? DECODE_GZIP
+                                                                       : DECODE_DEFLATE;
+    rc = decode_body(enc, (const char *)raw, n, max_out, out, outlen, err, errlen);
+  }
+  free(raw);
+  return rc;
 }

@@ -1,5 +1,6 @@
 /* decode: undoes Content-Encoding (identity, gzip, deflate zlib-wrapped or raw) with a hard
- * bound on the output, so a decompression bomb is cut off while inflating. Pure; any thread. */
+ * bound on the output, so a decompression bomb is cut off while inflating; and the legacy raven
+ * /store/ body form base64(zlib(JSON)). Pure; any thread. */
 #ifndef SLUICE_DECODE_H
 #define SLUICE_DECODE_H
 #include <stddef.h>
@@ -33,5 +34,16 @@ int decode_encoding_parse(const char *value, size_t len, decode_encoding *enc);
  * be NULL) says what was wrong. */
 int decode_body(decode_encoding enc, const char *in, size_t inlen, size_t max_out, char **out,
                 size_t *outlen, char *err, size_t errlen);
+
+/* Decodes a legacy raven /store/ body (raven-node, raven-go, the sentry-raven gem send
+ * base64(zlib(JSON)) without Content-Encoding): in[0..inlen) is base64 text (standard or
+ * URL-safe alphabet, '=' padding optional, whitespace ignored) whose bytes are a zlib-wrapped,
+ * raw or gzip deflate stream, or plain JSON starting with '{' (after whitespace). Same output,
+ * bound and return convention as decode_body: the inflated output is cut off past max_out
+ * (DECODE_ERR_TOO_BIG), bad base64 or a bad stream is DECODE_ERR_CORRUPT with err saying which
+ * ("invalid base64 character 0x21 at byte 3", "bad compressed data: ..."). The base64-decoded
+ * bytes are a temporary buffer of at most inlen * 3 / 4 + 3 bytes. */
+int decode_legacy_store(const char *in, size_t inlen, size_t max_out, char **out, size_t *outlen,
+                        char *err, size_t errlen);
 
 #endif

@@ -557,11 +557,48 @@ static void reject(ingest_job *j, int rc, const char *err) {
 
 /* --- handlers ------------------------------------------------------------------------------ */
 
+/* Legacy raven clients (raven-node, raven-go, the sentry-raven gem) send /store/ bodies as
+ * base64(zlib(JSON)) with no Content-Encoding, as Sentry still accepts: a body whose first
+ * non-blank byte is not '{' is decoded in place of *body (freed and replaced), its output bound
+ * by --max-decoded-bytes while inflating. Returns 0, or -1 when it answered (and freed *body). */
+static int legacy_store_body(app *a, http_conn *c, char **body, size_t *len) {
+  size_t i = 0;
+  while (i < *len &&
+         ((*body)[i] == ' ' || (*body)[i] == '\t' || (*body)[i] == '\r' || (*body)[i] == '\n'))
+    i++;
+  if (i == *len || (*body)[i] == '{') return 0; /* JSON (or nothing): the parser says what */
+  char *out;
+  size_t outlen;
+  char err[200] = "";
+  int rc =
+      decode_legacy_store(*body, *len, a->cfg->max_decoded_bytes, &out, &outlen, err, sizeof err);
+  free(*body);
+  *body = NULL;
+  if (rc == DECODE_OK) {
+    *body = out;
+    *len = outlen;
+    return 0;
+  }
+  if (rc == DECODE_ERR_TOO_BIG) {
+    a->counters.rejected_too_large++;
+    http_respond_error(c, 413, NULL, "request body too large after decompression");
+  } else if (rc == DECODE_ERR_NOMEM) {
+    http_respond_error(c, 503, RETRY_NOMEM, "out of memory, retry later");
+  } else {
+    char detail[300];
+    snprintf(detail, sizeof detail, "body is neither JSON nor base64(zlib(JSON)): %s", err);
+    a->counters.rejected_invalid++;
+    http_respond_error(c, 400, NULL, detail);
+  }
+  return -1;
+}
+
 void ingest_store(app *a, http_conn *c, http_request *req, const route_params *p) {
   int64_t project_id;
   char *body;
   size_t len;
   if (ingest_prepare(a, c, req, p, 0, &project_id, &body, &len) < 0) return;
+  if (legacy_store_body(a, c, &body, &len) < 0) return;
   ingest_job *j = job_new(a, c, project_id, req, body);
   if (!j) return;
   char err[300] = "";

@@ -2,7 +2,11 @@
  * (single and concatenated members), zlib-wrapped and raw deflate, every corruption path
  * (truncation, trailing data, bad CRC, preset dictionary, not compressed at all), the output
  * bound at and around max_out, and a decompression bomb that must be cut off while inflating
- * (checked through the process's peak RSS). Compressed inputs are made here with zlib. */
+ * (checked through the process's peak RSS). Compressed inputs are made here with zlib. The
+ * legacy raven /store/ form base64(zlib(JSON)): every base64 variant and error, the same bounds,
+ * and the bodies captured from raven-go, raven-node and sentry-raven in fixtures/legacy/. */
+#include <dirent.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <zlib.h>
 
@@ -10,6 +14,17 @@
 #include "testutil.h"
 
 static char errbuf[256];
+
+/* A test-only "encoding" that makes expect_ok/expect_err call decode_legacy_store. */
+#define LEGACY ((decode_encoding)100)
+
+/* decode_body, or decode_legacy_store for LEGACY. */
+static int decode_any(decode_encoding enc, const void *in, size_t inlen, size_t max_out, char **out,
+                      size_t *outlen) {
+  if (enc == LEGACY)
+    return decode_legacy_store(in, inlen, max_out, out, outlen, errbuf, sizeof(errbuf));
+  return decode_body(enc, in, inlen, max_out, out, outlen, errbuf, sizeof(errbuf));
+}
 
 /* Compresses in[0..n) with the given windowBits (31 gzip, 15 zlib, -15 raw) into a malloc'd
  * buffer; *outlen gets its size. An optional dictionary is set for zlib streams. */
@@ -41,8 +56,8 @@ static void expect_ok(decode_encoding enc, const void *in, size_t inlen, size_t 
   char *out = (char *)1;
   size_t outlen = 99;
   errbuf[0] = '\0';
-  int rc = decode_body(enc, in, inlen, max_out, &out, &outlen, errbuf, sizeof(errbuf));
-  if (rc != DECODE_OK) fprintf(stderr, "  decode_body: %d %s\n", rc, errbuf);
+  int rc = decode_any(enc, in, inlen, max_out, &out, &outlen);
+  if (rc != DECODE_OK) fprintf(stderr, "  decode: %d %s\n", rc, errbuf);
   CHECK_EQ_INT(rc, DECODE_OK);
   CHECK(out != NULL);
   if (rc == DECODE_OK && out) {
@@ -60,7 +75,7 @@ static void expect_err(decode_encoding enc, const void *in, size_t inlen, size_t
   char *out = (char *)1;
   size_t outlen = 99;
   errbuf[0] = '\0';
-  int rc = decode_body(enc, in, inlen, max_out, &out, &outlen, errbuf, sizeof(errbuf));
+  int rc = decode_any(enc, in, inlen, max_out, &out, &outlen);
   CHECK_EQ_INT(rc, want_rc);
   CHECK(out == NULL);
   CHECK_EQ_INT(outlen, 0);
@@ -361,6 +376,179 @@ TEST(bomb_of_many_members) {
   free(one);
 }
 
+/* --- legacy raven /store/ bodies ---------------------------------------------------------- */
+
+/* Base64 of in[0..n) as a malloc'd NUL-terminated string: standard alphabet with padding, or
+ * URL-safe without it; a newline every wrap digits when wrap > 0 (MIME style). */
+static char *b64(const void *in, size_t n, int urlsafe, size_t wrap) {
+  const char *abc = urlsafe ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                            : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const unsigned char *u = in;
+  size_t cap = (n + 2) / 3 * 4 * 2 + 2, len = 0, digits = 0;
+  char *out = malloc(cap);
+  for (size_t i = 0; i < n; i += 3) {
+    uint32_t v = (uint32_t)u[i] << 16 | (i + 1 < n ? (uint32_t)u[i + 1] << 8 : 0) |
+                 (i + 2 < n ? u[i + 2] : 0);
+    size_t emit = i + 2 < n ? 4 : i + 1 < n ? 3 : 2;
+    for (size_t k = 0; k < 4; k++) {
+      if (k >= emit && urlsafe) break;
+      out[len++] = k < emit ? abc[(v >> (18 - 6 * k)) & 63] : '=';
+      if (wrap && ++digits % wrap == 0) out[len++] = '\n';
+    }
+  }
+  out[len] = '\0';
+  return out;
+}
+
+TEST(legacy_zlib_raw_gzip_and_plain) {
+  int bits[] = {15, -15, 31};
+  for (size_t i = 0; i < 3; i++) {
+    size_t n;
+    unsigned char *z = compress_with(text, TEXT_LEN, bits[i], &n, NULL);
+    char *t = b64(z, n, 0, 0);
+    expect_ok(LEGACY, t, strlen(t), 1 << 20, text, TEXT_LEN);
+    free(t);
+    t = b64(z, n, 1, 0); /* URL-safe, no padding */
+    expect_ok(LEGACY, t, strlen(t), 1 << 20, text, TEXT_LEN);
+    free(t);
+    t = b64(z, n, 0, 76); /* MIME lines, as Ruby's Base64.encode64 makes */
+    CHECK(strchr(t, '\n') != NULL);
+    expect_ok(LEGACY, t, strlen(t), 1 << 20, text, TEXT_LEN);
+    free(t);
+    free(z);
+  }
+  char *t = b64(text, TEXT_LEN, 0, 0); /* base64 of plain JSON */
+  expect_ok(LEGACY, t, strlen(t), 1 << 20, text, TEXT_LEN);
+  free(t);
+  t = b64(" \n{}", 4, 0, 0);
+  expect_ok(LEGACY, t, strlen(t), 10, " \n{}", 4);
+  free(t);
+  /* surrounding blanks are ignored */
+  size_t n;
+  unsigned char *z = compress_with(text, TEXT_LEN, 15, &n, NULL);
+  char *enc = b64(z, n, 0, 0), padded[512];
+  snprintf(padded, sizeof padded, "\r\n  %s \n", enc);
+  expect_ok(LEGACY, padded, strlen(padded), 1 << 20, text, TEXT_LEN);
+  free(enc);
+  free(z);
+}
+
+TEST(legacy_bad_base64) {
+  expect_err(LEGACY, "eJ!x", 4, 100, DECODE_ERR_CORRUPT, "invalid base64 character 0x21 at byte 2");
+  expect_err(LEGACY, "[1,2]", 5, 100, DECODE_ERR_CORRUPT,
+             "invalid base64 character 0x5b at byte 0");
+  expect_err(LEGACY, "eJx=a", 5, 100, DECODE_ERR_CORRUPT, "data after '=' padding at byte 4");
+  expect_err(LEGACY, "eJ===", 5, 100, DECODE_ERR_CORRUPT, "too much '=' padding");
+  expect_err(LEGACY, "eJxab", 5, 100, DECODE_ERR_CORRUPT, "truncated (5 digits)");
+  expect_err(LEGACY, "eJx==", 5, 100, DECODE_ERR_CORRUPT, "wrong '=' padding");
+  expect_err(LEGACY, "", 0, 100, DECODE_ERR_CORRUPT, "empty body");
+  expect_err(LEGACY, NULL, 0, 100, DECODE_ERR_CORRUPT, "empty body");
+  expect_err(LEGACY, " \n=", 3, 100, DECODE_ERR_CORRUPT, "");
+}
+
+TEST(legacy_bad_stream) {
+  /* valid base64 of something that is neither a deflate stream nor JSON */
+  char *t = b64("hello, world", 12, 0, 0);
+  expect_err(LEGACY, t, strlen(t), 100, DECODE_ERR_CORRUPT, "bad compressed data");
+  free(t);
+  size_t n;
+  unsigned char *z = compress_with(text, TEXT_LEN, 15, &n, NULL);
+  t = b64(z, n - 3, 0, 0); /* truncated zlib stream */
+  expect_err(LEGACY, t, strlen(t), 1 << 20, DECODE_ERR_CORRUPT, "");
+  free(t);
+  z[n - 1] ^= 0xff; /* Adler-32 */
+  t = b64(z, n, 0, 0);
+  expect_err(LEGACY, t, strlen(t), 1 << 20, DECODE_ERR_CORRUPT, "incorrect data check");
+  free(t);
+  free(z);
+}
+
+TEST(legacy_output_bound) {
+  size_t n;
+  unsigned char *z = compress_with(text, TEXT_LEN, 15, &n, NULL);
+  char *t = b64(z, n, 0, 0);
+  expect_ok(LEGACY, t, strlen(t), TEXT_LEN, text, TEXT_LEN);
+  expect_err(LEGACY, t, strlen(t), TEXT_LEN - 1, DECODE_ERR_TOO_BIG, "larger than");
+  free(t);
+  free(z);
+  t = b64(text, TEXT_LEN, 0, 0);
+  expect_err(LEGACY, t, strlen(t), TEXT_LEN - 1, DECODE_ERR_TOO_BIG, "larger than");
+  free(t);
+}
+
+TEST(legacy_bomb_is_cut_off_while_inflating) {
+  size_t n;
+  unsigned char *z = zero_bomb((size_t)128 << 20, 15, &n);
+  char *t = b64(z, n, 0, 0);
+  free(z);
+  long before = peak_rss_kb();
+  expect_err(LEGACY, t, strlen(t), 1 << 20, DECODE_ERR_TOO_BIG, "larger than 1048576 bytes");
+  long grew = peak_rss_kb() - before;
+  if (grew > 64 * 1024) fprintf(stderr, "  peak RSS grew by %ld KiB\n", grew);
+  CHECK(grew <= 64 * 1024);
+  free(t);
+}
+
+/* Reads a whole file into a malloc'd buffer; NULL on error. */
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap + 1);
+  size_t got;
+  while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += got;
+    if (n == cap) buf = realloc(buf, (cap *= 2) + 1);
+  }
+  fclose(f);
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
+/* Every octet-stream body captured from a legacy client decodes to a JSON event. */
+TEST(legacy_captured_bodies) {
+  static const char *const clients[] = {"raven-go-0.2.0", "raven-node-2.6.4", "sentry-raven-3.1.2"};
+  size_t legacy = 0;
+  for (size_t c = 0; c < sizeof(clients) / sizeof(clients[0]); c++) {
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/legacy/%s", SLUICE_FIXTURES, clients[c]);
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    if (!d) continue;
+    size_t seen = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+      size_t nl = strlen(de->d_name);
+      if (nl < 6 || strcmp(de->d_name + nl - 5, ".head")) continue;
+      char path[1024];
+      size_t hlen, blen;
+      snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+      char *head = slurp(path, &hlen);
+      snprintf(path, sizeof path, "%s/%.*s.body", dir, (int)(nl - 5), de->d_name);
+      char *body = slurp(path, &blen);
+      CHECK(head && body);
+      if (head && body && strstr(head, "application/octet-stream")) {
+        CHECK(strstr(head, "sentry_secret=") != NULL);
+        char *out = NULL;
+        size_t outlen = 0;
+        int rc = decode_legacy_store(body, blen, 1 << 20, &out, &outlen, errbuf, sizeof errbuf);
+        if (rc) fprintf(stderr, "  %s: %s\n", path, errbuf);
+        CHECK_EQ_INT(rc, DECODE_OK);
+        CHECK(out && out[0] == '{' && out[outlen - 1] == '}' && strstr(out, "\"event_id\""));
+        free(out);
+        seen++;
+      }
+      free(head);
+      free(body);
+    }
+    closedir(d);
+    CHECK(seen > 0); /* every client sent at least one legacy body */
+    legacy += seen;
+  }
+  CHECK_EQ_INT(legacy, 5); /* raven-go's short message is plain JSON */
+}
+
 int main(void) {
   RUN(encoding_parse_known_values);
   RUN(encoding_parse_unsupported);
@@ -379,5 +567,11 @@ int main(void) {
   RUN(error_buffer_may_be_null);
   RUN(bomb_is_cut_off_while_inflating);
   RUN(bomb_of_many_members);
+  RUN(legacy_zlib_raw_gzip_and_plain);
+  RUN(legacy_bad_base64);
+  RUN(legacy_bad_stream);
+  RUN(legacy_output_bound);
+  RUN(legacy_bomb_is_cut_off_while_inflating);
+  RUN(legacy_captured_bodies);
   TEST_EXIT();
 }
