@@ -3,6 +3,7 @@
 #define SLUICE_TESTDB_H
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "sqlite/db.h"
 #include "sqlite/schema.h"
@@ -28,6 +29,32 @@ static inline db *tdb_open(const char *dir, const char *name) {
   db *d = db_open(path, false, 0);
   CHECK(d != NULL);
   return d;
+}
+
+/* A fresh database file dir/name with one project ("demo", created at `at`), inside a write
+ * transaction that tdb_fixture_done commits: what the store tests start from. */
+typedef struct tdb_fixture {
+  db *d;
+  sq_tx space;
+  store_tx *tx;
+  int64_t project;
+} tdb_fixture;
+
+static inline int tdb_fixture_open(tdb_fixture *f, const char *dir, const char *name, double at) {
+  memset(f, 0, sizeof *f);
+  f->d = tdb_open(dir, name);
+  if (!f->d) return -1;
+  f->tx = tdb_tx(f->d, &f->space);
+  CHECK_EQ_INT(db_exec(f->d, "BEGIN IMMEDIATE"), SQLITE_OK);
+  CHECK_EQ_INT(f->tx->ops->project_create(f->tx, "demo", "0123456789abcdef0123456789abcdef", at,
+                                          &f->project),
+               STORE_OK);
+  return 0;
+}
+
+static inline void tdb_fixture_done(tdb_fixture *f) {
+  CHECK_EQ_INT(db_exec(f->d, "COMMIT"), SQLITE_OK);
+  db_close(f->d);
 }
 
 /* The first column of the first row of sql, or -1. */

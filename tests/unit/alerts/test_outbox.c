@@ -24,29 +24,14 @@
 
 static char dir[] = "/tmp/sluice-test-outbox.XXXXXX";
 
-typedef struct fixture {
-  db *d;
-  sq_tx space;
-  store_tx *tx;
-  int64_t project;
-} fixture;
+typedef tdb_fixture fixture;
 
-/* A fresh database file with one project, inside a write transaction. */
 static int setup(fixture *f, const char *name) {
-  memset(f, 0, sizeof *f);
-  f->d = tdb_open(dir, name);
-  if (!f->d) return -1;
-  f->tx = tdb_tx(f->d, &f->space);
-  CHECK_EQ_INT(db_exec(f->d, "BEGIN IMMEDIATE"), SQLITE_OK);
-  CHECK_EQ_INT(f->tx->ops->project_create(f->tx, "demo", "0123456789abcdef0123456789abcdef",
-                                          time_wall(), &f->project),
-               STORE_OK);
-  return 0;
+  return tdb_fixture_open(f, dir, name, time_wall());
 }
 
 static void teardown(fixture *f) {
-  CHECK_EQ_INT(db_exec(f->d, "COMMIT"), SQLITE_OK);
-  db_close(f->d);
+  tdb_fixture_done(f);
 }
 
 static int64_t webhook(fixture *f, int64_t project, unsigned events) {
