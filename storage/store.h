@@ -1,6 +1,6 @@
 /* store: the backend-neutral storage interface. A backend (storage/sqlite today) fills in one
  * struct store_ops and embeds the three handle headers below as the first member of its own
- * structs, in the manner of sqlite3_vfs / sqlite3_io_methods; nothing above storage/ includes a
+ * structs, in the manner of SQLite's VFS and its I/O methods; nothing above storage/ includes a
  * backend's headers or sees its types, and SQL exists only inside a backend.
  *
  * Threads: a store_tx is the writer's connection and is used by the writer thread only, always

@@ -94,6 +94,17 @@ int api_cursor_parse(const char *c, int with_key, store_page *page) {
   return 0;
 }
 
+/* Whether the query string has parameter name (even one too long for http_query_get). */
+static int query_has(const http_request *req, const char *name) {
+  size_t n = strlen(name);
+  for (size_t i = 0; i + n < req->query_len; i++) {
+    if ((i == 0 || req->query[i - 1] == '&') && !memcmp(req->query + i, name, n) &&
+        req->query[i + n] == '=')
+      return 1;
+  }
+  return 0;
+}
+
 int api_paging(http_conn *c, http_request *req, int dflt, int max, int with_key, store_page *page) {
   char buf[80];
   memset(page, 0, sizeof *page);
@@ -110,7 +121,7 @@ int api_paging(http_conn *c, http_request *req, int dflt, int max, int with_key,
     page->limit = v;
   }
   long n = http_query_get(req, "cursor", buf, sizeof buf);
-  int present = n >= 0 || (req->query_len && (memmem(req->query, req->query_len, "cursor=", 7)));
+  int present = n >= 0 || query_has(req, "cursor");
   if (present && n != 0 && (n < 0 || api_cursor_parse(buf, with_key, page))) {
     http_respond_error(c, 400, NULL, "cursor: not one this server gave out (use next_cursor)");
     return -1;

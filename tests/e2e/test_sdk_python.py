@@ -383,9 +383,15 @@ def test_issue_list_filters_sorting_and_paging(srv):
     assert len(issues(srv, p["id"], status="all")) == 7
 
     # bad parameters: 400 with a detail
-    for bad in ("status=bogus", "sort=bogus", "limit=0", "limit=abc", "cursor=garbage"):
+    # a cursor too long to be one the server gave out is refused, not read as "no cursor"; so
+    # are cursors on the id-paged lists (events of an issue, alerts)
+    for bad in ("status=bogus", "sort=bogus", "limit=0", "limit=abc", "cursor=garbage",
+                "cursor=" + "9" * 300 + ":1"):
         st, doc, _ = srv.request("GET", f"/api/v1/projects/{p['id']}/issues?{bad}")
         assert st == 400 and isinstance(doc["detail"], str) and doc["detail"], (bad, st, doc)
+    for path in (f"/api/v1/issues/{target}/events?cursor=1:2", f"/api/v1/projects/{p['id']}/alerts?cursor=x"):
+        st, doc, _ = srv.request("GET", path)
+        assert st == 400 and "cursor" in doc["detail"], (path, st, doc)
 
 
 # --- auth ----------------------------------------------------------------------------------------
