@@ -29,7 +29,7 @@ typedef struct app_counters {
   uint64_t events_accepted, events_duplicate, transactions, sessions, client_reports, attachments,
       items_skipped, samples_accepted;
   uint64_t rejected_invalid, rejected_auth, rejected_too_large, rejected_queue_full,
-      rejected_rate_limited, rejected_storage;
+      rejected_rate_limited, rejected_storage, rejected_nomem;
 } app_counters;
 
 struct housekeeping;  /* core/housekeeping.c */

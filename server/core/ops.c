@@ -124,7 +124,8 @@ void ops_metrics(app *a, http_conn *c, http_request *req, const route_params *p)
     uint64_t v;
   } rej[] = {{"invalid", k->rejected_invalid},           {"auth", k->rejected_auth},
              {"too_large", k->rejected_too_large},       {"queue_full", k->rejected_queue_full},
-             {"rate_limited", k->rejected_rate_limited}, {"storage", k->rejected_storage}};
+             {"rate_limited", k->rejected_rate_limited}, {"storage", k->rejected_storage},
+             {"out_of_memory", k->rejected_nomem}};
   for (size_t i = 0; i < sizeof rej / sizeof rej[0]; i++)
     put(&o, "sluice_requests_rejected_total{reason=\"%s\"} %llu\n", rej[i].name,
         (unsigned long long)rej[i].v);

@@ -74,7 +74,7 @@ void ingest_memory(app *a, http_conn *c, http_request *req, const route_params *
   mem_job *j = calloc(1, sizeof *j);
   if (!j) {
     free(body);
-    http_respond_error(c, 503, "Retry-After: 1\r\n", "out of memory");
+    ingest_respond_nomem(a, c);
     return;
   }
   memory_limits lim = memory_limits_default;
@@ -91,7 +91,7 @@ void ingest_memory(app *a, http_conn *c, http_request *req, const route_params *
       a->counters.rejected_too_large++;
       http_respond_error(c, 413, NULL, err);
     } else if (rc == MEMORY_PAYLOAD_NOMEM) {
-      http_respond_error(c, 503, "Retry-After: 1\r\n", "out of memory");
+      ingest_respond_nomem(a, c);
     } else {
       a->counters.rejected_invalid++;
       http_respond_error(c, 400, NULL, err);

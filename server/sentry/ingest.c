@@ -71,6 +71,11 @@ void ingest_respond_rate_limited(http_conn *c, int seconds, const char *category
   http_respond_error(c, 429, headers, detail);
 }
 
+void ingest_respond_nomem(app *a, http_conn *c) {
+  a->counters.rejected_nomem++;
+  http_respond_error(c, 503, RETRY_NOMEM, "out of memory, retry later");
+}
+
 static void respond_auth_failure(app *a, http_conn *c) {
   a->counters.rejected_auth++;
   /* One answer for a missing key, a wrong key and another project's key. */
@@ -208,7 +213,7 @@ int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *
     return -1;
   }
   if (rc == DECODE_ERR_NOMEM) {
-    http_respond_error(c, 503, RETRY_NOMEM, "out of memory, retry later");
+    ingest_respond_nomem(a, c);
     return -1;
   }
   if (rc != DECODE_OK) {
@@ -531,7 +536,7 @@ static ingest_job *job_new(app *a, http_conn *c, int64_t project_id, http_reques
   ingest_job *j = calloc(1, sizeof *j);
   if (!j) {
     free(body);
-    http_respond_error(c, 503, RETRY_NOMEM, "out of memory, retry later");
+    ingest_respond_nomem(a, c);
     return NULL;
   }
   j->sink = a->alerts;
@@ -547,7 +552,7 @@ static ingest_job *job_new(app *a, http_conn *c, int64_t project_id, http_reques
  * client may retry, anything else a 400 saying why (err, which may be empty). */
 static void reject(ingest_job *j, int rc, const char *err) {
   if (rc == PARSE_NOMEM) {
-    http_respond_error(j->c, 503, RETRY_NOMEM, "out of memory, retry later");
+    ingest_respond_nomem(j->a, j->c);
   } else {
     j->a->counters.rejected_invalid++;
     http_respond_error(j->c, 400, NULL, err[0] ? err : "invalid request");
@@ -583,7 +588,7 @@ static int legacy_store_body(app *a, http_conn *c, char **body, size_t *len) {
     a->counters.rejected_too_large++;
     http_respond_error(c, 413, NULL, "request body too large after decompression");
   } else if (rc == DECODE_ERR_NOMEM) {
-    http_respond_error(c, 503, RETRY_NOMEM, "out of memory, retry later");
+    ingest_respond_nomem(a, c);
   } else {
     char detail[300];
     snprintf(detail, sizeof detail, "body is neither JSON nor base64(zlib(JSON)): %s", err);

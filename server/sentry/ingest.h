@@ -16,6 +16,11 @@ void ingest_store(app *a, http_conn *c, http_request *req, const route_params *p
 int ingest_prepare(app *a, http_conn *c, http_request *req, const route_params *p, int allow_dsn,
                    int64_t *project_id, char **body, size_t *len);
 
+/* Answers 503 with Retry-After for a request that could not be taken for lack of memory
+ * (nothing of it is stored) and counts it (sluice_requests_rejected_total{reason=
+ * "out_of_memory"}). */
+void ingest_respond_nomem(app *a, http_conn *c);
+
 /* Answers 429 with Retry-After and X-Sentry-Rate-Limits (category may be "" for all). */
 void ingest_respond_rate_limited(http_conn *c, int seconds, const char *category, const char *scope,
                                  const char *detail);

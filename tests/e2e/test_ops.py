@@ -57,6 +57,7 @@ def test_metrics_count_requests_by_endpoint_and_status(tmp_path):
         assert m['sluice_items_accepted_total{type="event"}'] == 3
         assert m['sluice_requests_rejected_total{reason="invalid"}'] == 1
         assert m['sluice_requests_rejected_total{reason="auth"}'] == 1
+        assert m['sluice_requests_rejected_total{reason="out_of_memory"}'] == 0
         assert m["sluice_writer_queue_depth"] == 0 and m["sluice_writer_queue_capacity"] > 0
         # 3 events + the project + /readyz's write went through the writer
         assert m["sluice_writer_batch_size_sum"] >= 5
