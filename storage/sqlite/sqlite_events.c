@@ -256,8 +256,9 @@ int sq_project_create(store_tx *tx, const char *name, const char *public_key, do
 }
 
 int sq_issue_set_status(store_tx *tx, int64_t issue_id, const char *status, int64_t *project_id) {
-  sqlite3_stmt *s =
-      db_stmt(sq_db(tx), "UPDATE issues SET status=? WHERE id=? RETURNING project_id");
+  sqlite3_stmt *s = db_stmt(sq_db(tx), "UPDATE issues SET status=? WHERE id=?"
+                                       " AND project_id IN (SELECT id FROM projects)"
+                                       " RETURNING project_id");
   if (!s) return STORE_EIO;
   sqlite3_bind_text(s, 1, status, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 2, issue_id);

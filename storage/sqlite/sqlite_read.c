@@ -304,7 +304,9 @@ static void event_key_read(sqlite3_stmt *s, event_key *k) {
 
 int sq_read_issue(store_rd *rd, int64_t id, json_t **out) {
   db *d = sq_rdb(rd);
-  sqlite3_stmt *s = db_stmt(d, "SELECT " ISSUE_COLS " FROM issues WHERE id=?");
+  /* An issue of a deleted project is gone at once, though housekeeping purges its rows later. */
+  sqlite3_stmt *s = db_stmt(d, "SELECT " ISSUE_COLS " FROM issues WHERE id=?"
+                               " AND project_id IN (SELECT id FROM projects)");
   if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, id);
   json_t *issue = NULL;
@@ -346,7 +348,8 @@ static json_t *event_summary(sqlite3_stmt *s, void *ctx) {
 
 int sq_read_issue_events(store_rd *rd, int64_t issue_id, const store_page *p, json_t **out) {
   db *d = sq_rdb(rd);
-  sqlite3_stmt *s = db_stmt(d, "SELECT 1 FROM issues WHERE id=?");
+  sqlite3_stmt *s =
+      db_stmt(d, "SELECT 1 FROM issues WHERE id=? AND project_id IN (SELECT id FROM projects)");
   if (!s) return STORE_EIO;
   sqlite3_bind_int64(s, 1, issue_id);
   int rc = sqlite3_step(s);

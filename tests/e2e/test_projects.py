@@ -166,6 +166,10 @@ def test_a_large_project_is_deleted_in_batches(server):
     server.start()
     assert server.request("DELETE", f"/api/v1/projects/{p['id']}")[0] == 204
     assert server.request("GET", f"/api/v1/projects/{p['id']}")[0] == 404
+    # its issues are gone at once too, though their rows are purged later
+    assert server.request("GET", f"/api/v1/issues/{issue['id']}")[0] == 404
+    assert server.request("GET", f"/api/v1/issues/{issue['id']}/events")[0] == 404
+    assert server.request("PATCH", f"/api/v1/issues/{issue['id']}", {"status": "resolved"})[0] == 404
 
     def left():
         db = sqlite3.connect(server.db)
